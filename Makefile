@@ -1,0 +1,32 @@
+# Two commands do all the set-up on a fresh Debian machine with Python 3.11:
+#   make serve   build .venv and serve the casebook with Voila on 127.0.0.1:$(PORT)
+#   make test    build .venv, install system packages, run every test
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PORT   ?= 8866
+
+.PHONY: setup system-deps serve test lint validate notebooks bench clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+# Debian's Chromium and PostgreSQL, and axe-core from npm: only what is missing is installed.
+system-deps:
+	bash .ci/system-deps
+
+validate: setup
+	$(PY) -m casebook validate
+
+lint: setup
+	$(PY) -m ruff check casebook tests benchmarks
+
+test: setup system-deps lint validate
+	$(PY) -m pytest --nbval-lax tests notebooks
+
+clean:
+	rm -rf $(VENV) tests/browser/node_modules

@@ -1,0 +1,184 @@
+"""The `casebook` command: a thin wrapper over the package's public functions."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .engine import evaluate
+from .errors import CasebookError
+from .loading import Library, load_library
+from .models import Case, Guideline
+from .scoring import answer_key, score_case
+from .tables import evaluation_rows, key_rows, result_rows
+from .validation import validate
+
+
+def _library(args: argparse.Namespace) -> Library:
+    library = load_library(*(args.cases or []))
+    problems = validate(library) if getattr(args, "strict", True) else library.problems
+    if problems:
+        raise CasebookError("the content does not validate; run `casebook validate`")
+    return library
+
+
+def _case(library: Library, case_id: str) -> tuple[Case, Guideline]:
+    case = library.cases.get(case_id)
+    if case is None:
+        raise CasebookError(f"no case {case_id!r}; known: {', '.join(sorted(library.cases))}")
+    return case, library.guideline_for(case)
+
+
+def _guideline(library: Library, ref: str) -> Guideline:
+    gid, _, version = ref.partition("@")
+    found = [g for (i, v), g in library.guidelines.items() if i == gid and version in ("", v)]
+    if not found:
+        raise CasebookError(f"no guideline {ref!r}; known: "
+                            + ", ".join(f"{i}@{v}" for i, v in library.guidelines))
+    return max(found, key=lambda g: tuple(int(p) for p in g.version.split(".")))
+
+
+def _parse_value(text: str) -> bool | str:
+    return {"true": True, "false": False}.get(text.lower(), text)
+
+
+def _pairs(items: Sequence[str], what: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise CasebookError(f"{what} {item!r} is not NAME=VALUE")
+        out[name] = value
+    return out
+
+
+def _print_rows(rows: list[dict], as_json: bool, columns: Sequence[str] | None = None) -> None:
+    if as_json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    columns = list(columns or (rows[0].keys() if rows else []))
+    widths = {c: min(60, max([len(c)] + [len(str(r[c])) for r in rows])) for c in columns}
+    print("  ".join(c.ljust(widths[c]) for c in columns))
+    for row in rows:
+        print("  ".join(str(row[c])[: widths[c]].ljust(widths[c]) for c in columns))
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    library = load_library(*(args.paths or []))
+    problems = validate(library)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s) found", file=sys.stderr)
+        return 1
+    print(f"ok: {len(library.guidelines)} guideline(s), {len(library.cases)} case(s)")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    library = _library(args)
+    rows = [
+        {"id": c.id, "title": c.title, "guideline": f"{c.guideline.id}@{c.guideline.version}",
+         "context": c.context, "stages": len(c.stages), "review": c.review.status.value}
+        for c in sorted(library.cases.values(), key=lambda c: c.id)
+    ]
+    _print_rows(rows, args.json)
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    library = _library(args)
+    guideline = _guideline(library, args.guideline)
+    facts = {k: _parse_value(v) for k, v in _pairs(args.fact, "--fact").items()}
+    evaluation = evaluate(guideline, facts)
+    rows = evaluation_rows(guideline, evaluation)
+    if args.json:
+        print(json.dumps({"guideline": guideline.id, "version": guideline.version,
+                          "context": evaluation.context, "verdicts": rows}, indent=2))
+    else:
+        print(f"{guideline.id} {guideline.version}, context {evaluation.context}")
+        _print_rows(rows, False, ["action", "verdict", "rule", "citations"])
+    return 0
+
+
+def cmd_key(args: argparse.Namespace) -> int:
+    case, guideline = _case(_library(args), args.case)
+    rows = key_rows(answer_key(guideline, case))
+    _print_rows(rows, args.json, None if args.json else
+                ["stage", "option", "action", "verdict", "points", "rule", "citations"])
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    case, guideline = _case(_library(args), args.case)
+    answers = {k: [o for o in v.split(",") if o] for k, v in _pairs(args.answers, "--answers").items()}
+    result = score_case(guideline, case, answers)
+    rows = result_rows(result)
+    if args.json:
+        print(json.dumps({"case": case.id, "score": round(result.score, 3), "stages": rows,
+                          "safety_events": [f"{s}:{o.option}" for s, o in result.safety_events]},
+                         indent=2))
+    else:
+        _print_rows(rows, False)
+        print(f"score: {result.score:.3f}   safety events: {len(result.safety_events)}")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from .schema import write_schemas
+
+    for path in write_schemas(Path(args.out)):
+        print(path)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="casebook", description=__doc__)
+    parser.add_argument("--version", action="version", version=__version__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, func, help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help)
+        p.set_defaults(func=func)
+        if name != "validate":
+            p.add_argument("--cases", action="append", metavar="PATH",
+                           help="content folder or file (default: the shipped cases/)")
+        return p
+
+    p = command("validate", cmd_validate, "check guideline and case files; exit 1 on any problem")
+    p.add_argument("paths", nargs="*", metavar="PATH")
+    p = command("list", cmd_list, "the cases: id, title, guideline, stages, review status")
+    p.add_argument("--json", action="store_true")
+    p = command("evaluate", cmd_evaluate, "every action's verdict for a set of findings")
+    p.add_argument("guideline", metavar="GUIDELINE[@VERSION]")
+    p.add_argument("--fact", action="append", default=[], metavar="NAME=VALUE")
+    p.add_argument("--json", action="store_true")
+    p = command("key", cmd_key, "a case's answer key, stage by stage")
+    p.add_argument("case")
+    p.add_argument("--json", action="store_true")
+    p = command("score", cmd_score, "score a play-through")
+    p.add_argument("case")
+    p.add_argument("--answers", action="append", default=[], metavar="STAGE=OPTION[,OPTION]")
+    p.add_argument("--json", action="store_true")
+    p = command("schema", cmd_schema, "write the JSON Schema of guideline and case files")
+    p.add_argument("--out", default="schema")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CasebookError as exc:
+        print(f"casebook: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""Answer keys and results as rows of plain dicts.
+
+The CLI prints them, `--json` dumps them, notebooks turn them into DataFrames: one shape for
+all three, so the instructor's table and the regression surface cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from .engine import ActionVerdict, Evaluation
+from .models import Guideline
+from .scoring import SINGLE_ANSWER_POINTS, CaseResult, StageKey
+
+
+def cite(references: tuple[int, ...] | list[int]) -> str:
+    return "[" + ", ".join(str(n) for n in references) + "]"
+
+
+def evidence_text(judgement: ActionVerdict) -> str:
+    return " ".join(f"{e.text} {cite(e.references)}" for e in judgement.evidence)
+
+
+def option_points(key: StageKey, verdict) -> float:
+    """What choosing this option alone would score, shown in the key."""
+    if key.max_choices == 1:
+        return SINGLE_ANSWER_POINTS[verdict]
+    required = min(len(key.recommended), key.max_choices)
+    return round(1 / required, 3) if verdict.value == "recommended" and required else 0.0
+
+
+def key_rows(keys: list[StageKey]) -> list[dict]:
+    return [
+        {
+            "stage": key.stage,
+            "option": o.option,
+            "action": o.action,
+            "verdict": o.verdict.value,
+            "points": option_points(key, o.verdict),
+            "rule": o.judgement.rule or "(context default)",
+            "rationale": o.judgement.rationale,
+            "citations": cite(o.judgement.references),
+        }
+        for key in keys
+        for o in key.options
+    ]
+
+
+def evaluation_rows(guideline: Guideline, evaluation: Evaluation) -> list[dict]:
+    return [
+        {
+            "action": v.action,
+            "label": guideline.action(v.action).label,
+            "verdict": v.verdict.value,
+            "rule": v.rule or "(context default)",
+            "rationale": v.rationale,
+            "citations": cite(v.references),
+        }
+        for v in evaluation.verdicts.values()
+    ]
+
+
+def result_rows(result: CaseResult) -> list[dict]:
+    return [
+        {
+            "stage": s.stage,
+            "chosen": ", ".join(o.option for o in s.chosen) or "(none)",
+            "verdicts": ", ".join(o.verdict.value for o in s.chosen) or "-",
+            "points": round(s.points, 3),
+            "safety_events": ", ".join(o.option for o in s.safety_events),
+        }
+        for s in result.stages
+    ]
