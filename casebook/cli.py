@@ -11,7 +11,7 @@ from pathlib import Path
 from . import __version__
 from .engine import evaluate
 from .errors import CasebookError
-from .loading import Library, load_library
+from .loading import SHIPPED_ROOT, Library, load_library
 from .models import Case, Guideline
 from .scoring import answer_key, score_case
 from .tables import evaluation_rows, key_rows, result_rows
@@ -165,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--answers", action="append", default=[], metavar="STAGE=OPTION[,OPTION]")
     p.add_argument("--json", action="store_true")
     p = command("schema", cmd_schema, "write the JSON Schema of guideline and case files")
-    p.add_argument("--out", default="schema")
+    p.add_argument("--out", default=str(SHIPPED_ROOT / "schema"))
     return parser
 
 

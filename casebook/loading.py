@@ -7,6 +7,7 @@ text the author wrote.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,12 @@ from pydantic import BaseModel, ValidationError
 from .errors import ContentError, Problem
 from .models import Case, Guideline
 
-DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "cases"
+SHIPPED_ROOT = Path(__file__).resolve().parent.parent / "cases"
+
+
+def content_root() -> Path:
+    """The content folder: `CASEBOOK_CASES` if set (tests point it at altered copies)."""
+    return Path(os.environ.get("CASEBOOK_CASES") or SHIPPED_ROOT)
 
 
 class _NoDatesSafeLoader(yaml.SafeLoader):
@@ -127,9 +133,9 @@ def _is_guideline(path: Path, data: Any) -> bool:
 
 
 def load_library(*paths: str | Path) -> Library:
-    """Load every guideline and case file under `paths` (the shipped `cases/` by default)."""
+    """Load every guideline and case file under `paths` (by default `content_root()`)."""
     library = Library()
-    for path in _yaml_files([Path(p) for p in paths] or [DEFAULT_ROOT]):
+    for path in _yaml_files([Path(p) for p in paths] or [content_root()]):
         if not path.exists():
             library.problems.append(Problem(str(path), "", "no such file"))
             continue
