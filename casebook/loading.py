@@ -8,6 +8,7 @@ text the author wrote.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,10 +31,16 @@ class _NoDatesSafeLoader(yaml.SafeLoader):
     pass
 
 
+# Dates stay text, and only `true`/`false` are booleans: `yes`, `no`, `on`, `off` stay words,
+# so a finding value like `no` can never silently turn into False.
+_DROPPED = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool"}
 _NoDatesSafeLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _DROPPED]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_NoDatesSafeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 @dataclass
@@ -68,9 +75,11 @@ def read_yaml(path: Path) -> tuple[Any, list[Problem]]:
         data = yaml.load(text, Loader=_NoDatesSafeLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        return None, [Problem(str(path), "", f"YAML syntax error at {where}{reason}")]
+        if isinstance(exc, yaml.constructor.ConstructorError):
+            return None, [Problem(str(path), "", f"YAML tag not allowed at {where}: {reason}")]
+        return None, [Problem(str(path), "", f"YAML syntax error at {where}: {reason}")]
     if not isinstance(data, dict):
         return None, [Problem(str(path), "", "must be a mapping of fields at the top level")]
     return data, []

@@ -8,8 +8,8 @@ them as JSON Schema for editors.
 
 from __future__ import annotations
 
-from enum import Enum
-from typing import Annotated, Literal, Union
+from enum import StrEnum
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -18,14 +18,14 @@ SCHEMA_VERSION = 1
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=80)]
 IsoDate = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
 SemVer = Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")]
-FindingValue = Union[bool, str]
+FindingValue = bool | str
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     """The four verdicts, ordered from worst to best by `rank`."""
 
     harmful = "harmful"
@@ -42,7 +42,7 @@ class Verdict(str, Enum):
         return self.value.replace("_", " ")
 
 
-class ReviewStatus(str, Enum):
+class ReviewStatus(StrEnum):
     draft = "draft"
     in_review = "in_review"
     approved = "approved"
@@ -92,7 +92,7 @@ class None_(Strict):
     none: list[Condition] = Field(min_length=1)
 
 
-Condition = Union[Is, In, RedFlags, All, Any_, None_]
+Condition = Is | In | RedFlags | All | Any_ | None_
 for _model in (All, Any_, None_):
     _model.model_rebuild()
 
@@ -154,7 +154,7 @@ class Finding(Strict):
         return self
 
 
-class Category(str, Enum):
+class Category(StrEnum):
     imaging = "imaging"
     medication = "medication"
     procedure = "procedure"

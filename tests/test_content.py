@@ -1,0 +1,75 @@
+"""Every shipped guideline and case validates, and the seeds' figures are all carried over."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from casebook.loading import SHIPPED_ROOT, load_library
+from casebook.validation import validate
+
+SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+SHIPPED = load_library(SHIPPED_ROOT)
+PROBLEMS = [str(p) for p in validate(SHIPPED)]
+FILES = sorted(SHIPPED_ROOT.rglob("*.yaml"))
+FIGURE = re.compile(
+    r"[<≥]?\d+(?:\.\d+)?(?:-\d+(?:\.\d+)?)?"
+    r"(?:%|-fold|\s(?:mg/day|weeks?|years?|hours?|months?|patients|spinal cord lesions))"
+    r"|range \d+-\d+"
+)
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.relative_to(SHIPPED_ROOT).as_posix() for p in FILES])
+def test_shipped_file_validates(path):
+    assert [p for p in PROBLEMS if p.startswith(f"{path}:")] == []
+
+
+def test_the_whole_library_validates():
+    assert PROBLEMS == []
+
+
+def test_both_seeds_have_a_guideline_and_every_guideline_has_cases():
+    seeds = {g.source.seed for g in SHIPPED.guidelines.values()}
+    assert seeds == {p.name for p in SEEDS.glob("*.txt")}
+    for key in SHIPPED.guidelines:
+        assert any((c.guideline.id, c.guideline.version) == key for c in SHIPPED.cases.values())
+
+
+def test_every_context_has_a_case():
+    for guideline in SHIPPED.guidelines.values():
+        taught = {c.context for c in SHIPPED.cases.values() if c.guideline.id == guideline.id}
+        assert taught == {c.id for c in guideline.contexts}
+
+
+def seed_body(path: Path) -> str:
+    text = path.read_text(encoding="utf-8")
+    start = text.index("Personalize")
+    return text[start : text.index("\nReferences\n")]
+
+
+def guideline_text(guideline) -> str:
+    parts = [c.default.rationale for c in guideline.contexts]
+    for judged in [*guideline.rules, *(c.default for c in guideline.contexts)]:
+        parts += [judged.rationale, *(e.text for e in judged.evidence)]
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("seed", sorted(SEEDS.glob("*.txt")), ids=lambda p: p.name)
+def test_every_figure_in_the_seed_is_encoded_exactly(seed):
+    [guideline] = [g for g in SHIPPED.guidelines.values() if g.source.seed == seed.name]
+    figures = sorted(set(FIGURE.findall(seed_body(seed))))
+    assert len(figures) >= 8
+    missing = [f for f in figures if f not in guideline_text(guideline)]
+    assert missing == []
+
+
+@pytest.mark.parametrize("seed", sorted(SEEDS.glob("*.txt")), ids=lambda p: p.name)
+def test_references_are_numbered_as_the_seed_lists_them(seed):
+    [guideline] = [g for g in SHIPPED.guidelines.values() if g.source.seed == seed.name]
+    tail = seed.read_text(encoding="utf-8").split("\nReferences\n")[1].split("Related Questions")[0]
+    listed = [r for r in guideline.references if r.listed]
+    for ref in listed:
+        assert ref.title in tail and ref.source in tail
+    cited = {int(n) for n in re.findall(r"(?<=\s)(\d)(?=(?:, \d)*\s*$)", seed_body(seed), re.M)}
+    assert {r.number for r in guideline.references} == cited
+    assert all(not r.listed for r in guideline.references if r.number > len(listed))
