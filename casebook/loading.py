@@ -27,7 +27,7 @@ def content_root() -> Path:
     return Path(os.environ.get("CASEBOOK_CASES") or SHIPPED_ROOT)
 
 
-class _NoDatesSafeLoader(yaml.SafeLoader):
+class _NoDatesSafeLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when built
     pass
 
 
@@ -72,7 +72,7 @@ def read_yaml(path: Path) -> tuple[Any, list[Problem]]:
     except UnicodeDecodeError:
         return None, [Problem(str(path), "", "is not UTF-8 text")]
     try:
-        data = yaml.load(text, Loader=_NoDatesSafeLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_NoDatesSafeLoader)  # noqa: S506 - a safe loader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
