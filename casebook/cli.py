@@ -136,6 +136,35 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_notebooks(args: argparse.Namespace) -> int:
+    from .notebooks import NOTEBOOKS, check_notebooks, write_notebooks
+
+    root = Path(args.cases[-1]) if args.cases else None
+    out = Path(args.out) if args.out else NOTEBOOKS
+    if args.check:
+        problems = check_notebooks(out, root)
+        for problem in problems:
+            print(problem)
+        return 1 if problems else 0
+    for path in write_notebooks(out, root, execute=not args.no_execute):
+        print(path)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from . import records, store, xapi
+
+    engine = store.connect(args.db)
+    filters = dict(case=args.case, since=args.since, until=args.until, session=args.session)
+    if args.format == "csv":
+        paths = records.write_csv(engine, args.out, **filters)
+    else:
+        paths = [xapi.write(engine, args.out, args.base_url or xapi.DEFAULT_BASE_URL, **filters)]
+    for path in paths:
+        print(path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="casebook", description=__doc__)
     parser.add_argument("--version", action="version", version=__version__)
@@ -144,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str, func, help: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help)
         p.set_defaults(func=func)
-        if name != "validate":
+        if name not in ("validate", "export"):
             p.add_argument("--cases", action="append", metavar="PATH",
                            help="content folder or file (default: the shipped cases/)")
         return p
@@ -166,6 +195,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p = command("schema", cmd_schema, "write the JSON Schema of guideline and case files")
     p.add_argument("--out", default=str(SHIPPED_ROOT / "schema"))
+    p = command("notebooks", cmd_notebooks, "write the notebooks from the content and run the "
+                "answer keys; --check lists cases and notebooks that do not match")
+    p.add_argument("--out", metavar="DIR", help="notebooks folder (default: notebooks/)")
+    p.add_argument("--check", action="store_true", help="exit 1 if a case or notebook is unmatched")
+    p.add_argument("--no-execute", action="store_true", help="do not run the answer keys")
+    p = command("export", cmd_export, "write the recorded attempts and submissions")
+    p.add_argument("--format", choices=("csv", "xapi"), default="csv",
+                   help="csv: attempts.csv and submissions.csv; xapi: statements.json")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--db", metavar="URL",
+                   help="database URL (default: $CASEBOOK_DB, else data/casebook.db)")
+    p.add_argument("--case", metavar="CASE_ID")
+    p.add_argument("--since", metavar="DATE", help="from this date or ISO time on")
+    p.add_argument("--until", metavar="DATE", help="up to this date (the whole day) or time")
+    p.add_argument("--session", metavar="ID_OR_CODE", help="one teaching session only")
+    p.add_argument("--base-url", help="xapi: the address the casebook is served from, for "
+                   "activity ids (default: http://127.0.0.1:8866, as `make serve`)")
     return parser
 
 

@@ -168,3 +168,13 @@ def load_library(*paths: str | Path) -> Library:
                 library.problems.append(Problem(str(path), "id", f"case {item.id!r} is defined twice"))
             library.cases[item.id] = item
     return library
+
+
+def case_ids(root: str | Path | None = None) -> dict[str, Path]:
+    """Every case id the content declares, even in files that fail validation."""
+    found: dict[str, Path] = {}
+    for path in _yaml_files([Path(root or content_root())]):
+        data, _ = read_yaml(path)
+        if data and not _is_guideline(path, data) and isinstance(data.get("id"), str):
+            found.setdefault(data["id"], path)
+    return found
