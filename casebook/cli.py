@@ -156,10 +156,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     engine = store.connect(args.db)
     filters = dict(case=args.case, since=args.since, until=args.until, session=args.session)
-    if args.format == "csv":
-        paths = records.write_csv(engine, args.out, **filters)
-    else:
-        paths = [xapi.write(engine, args.out, args.base_url or xapi.DEFAULT_BASE_URL, **filters)]
+    try:
+        if args.format == "csv":
+            paths = records.write_csv(engine, args.out, **filters)
+        else:
+            base_url = args.base_url or xapi.DEFAULT_BASE_URL
+            paths = [xapi.write(engine, args.out, base_url, **filters)]
+    finally:
+        engine.dispose()
     for path in paths:
         print(path)
     return 0

@@ -6,6 +6,8 @@ import pytest
 
 from casebook.loading import load_library
 
+pytest_plugins = ["postgres"]  # tests/postgres.py: real PostgreSQL, `db_url`, `connect`
+
 FIXTURES = Path(__file__).parent / "fixtures"
 VALID = FIXTURES / "valid"
 BROKEN = FIXTURES / "broken"
