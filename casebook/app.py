@@ -1,7 +1,8 @@
 """What the notebooks call: a notebook cell is a line or two calling one of these.
 
 `case_app` is the learner's start-up path, so this module imports only what a play needs:
-no pandas, matplotlib or SQLAlchemy (the instructor functions import pandas when called).
+no pandas or matplotlib (the instructor functions import pandas when called), and SQLAlchemy
+only on a named learner's page, whose answers are recorded (`casebook.self_study`).
 `python -X importtime -c "import casebook.app"` shows what it costs.
 """
 
@@ -18,6 +19,7 @@ from .markup import NOTICE, review_text
 from .models import Case, Guideline
 from .play import Play, Recorder
 from .player import CasePlayer, ErrorScreen
+from .session_ui import offer_session
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +59,14 @@ def load_case(case_id: str) -> tuple[Case, Guideline, dict[str, str]]:
     return case, guideline, {r: c.title for r, c in related.items()}
 
 
-def case_app(case_id: str, recorder: Recorder | None = None) -> w.VBox:
+def case_app(case_id: str, recorder: Recorder | None = None,
+             learner: str | None = None) -> w.VBox:
     """The player for one case, or a clear error screen (class `cb-error`) if it cannot run.
 
-    `recorder` receives every submission before its feedback (see `casebook.play.Play`).
+    `recorder` receives every submission before its feedback (see `casebook.play.Play`); without
+    one, the answers of the learner named by `learner` (else by the page's `?learner=`) are
+    recorded in the store and resumed, and an anonymous page records nothing
+    (`casebook.self_study`).
     """
     root = content_root()
     try:
@@ -73,16 +79,24 @@ def case_app(case_id: str, recorder: Recorder | None = None) -> w.VBox:
     except CasebookError as exc:
         log.warning("case %r cannot be loaded: %s", case_id, exc)
         return ErrorScreen(str(exc))
-    return CasePlayer(Play(case, guideline, recorder=recorder), related_titles)
+    if recorder is not None:
+        return CasePlayer(Play(case, guideline, recorder=recorder), related_titles)
+    from .self_study import self_study_player
+
+    return offer_session(self_study_player(case, guideline, related_titles, learner))
 
 
-def home_app() -> w.VBox:
-    """The home page listing every case; the content's problems shown, not raised."""
-    from .home import HomePage
+def home_app(learner: str | None = None) -> w.VBox:
+    """The home page listing every case, with the progress of the learner named by `learner`
+    (else by the page's `?learner=`); the content's problems shown, not raised."""
+    from .home import HomePage, broken_cases
+    from .self_study import home_visitor
     from .validation import validate
 
     library = load_library()
-    return HomePage(library, validate(library))
+    problems, broken = validate(library), broken_cases(library)
+    playable = set(library.cases) - broken
+    return HomePage(library, problems, home_visitor(library, playable, learner), broken)
 
 
 # --- instructor: printed plainly, so nbval can compare the outputs -----------------------

@@ -39,3 +39,8 @@ class EvaluationError(CasebookError):
 
 class ScoringError(CasebookError):
     """A play-through that names a stage or option the case does not have."""
+
+
+class NotSaved(CasebookError):
+    """An answer the records could not keep; `str()` is what the learner is told (no feedback
+    is shown, and submitting again retries). The cause, for the log, is `__cause__`."""

@@ -29,7 +29,8 @@ button.cb-option {white-space: normal; height: auto; min-height: 2.2em; text-ali
 .cb-safety-event {border: 3px solid #cf222e; background: #ffebe9; padding: 6px 10px;
   font-weight: bold;}
 .cb-verdict-rank-0 {color: #82071e;} .cb-verdict-rank-3 {color: #116329;}
-.cb-summary a, .cb-home a {color: #0550ae; text-decoration: underline;}
+.cb-summary a, .cb-home a, .cb-identity a {color: #0550ae; text-decoration: underline;}
+.cb-identity {border-left: 4px solid #0969da; padding: 2px 10px; margin: 4px 0;}
 .cb-summary table {border-collapse: collapse;}
 .cb-summary th, .cb-summary td {border: 1px solid #d0d7de; padding: 3px 8px; text-align: left;}
 </style>"""
@@ -196,14 +197,18 @@ def score_html(result: CaseResult, n_stages: int) -> str:
 
 
 def summary_html(case: Case, guideline: Guideline, result: CaseResult,
-                 confidence: Mapping[str, str | None], related: Mapping[str, str]) -> str:
-    """The end of a case: the table per stage, safety events, teaching points, related cases."""
+                 confidence: Mapping[str, str | None], related: Mapping[str, str],
+                 link_query: str = "") -> str:
+    """The end of a case: the table per stage, safety events, teaching points, related cases.
+
+    `link_query` ends each related case's link, so the next page knows its learner."""
     rows = "".join(_summary_row(case, s, confidence.get(s.stage)) for s in result.stages)
     events = "".join(f"<li>{esc(_stage_title(case, stage))}: {esc(o.text)}</li>"
                      for stage, o in result.safety_events)
     points = "".join(f"<li>{esc(p.text)} {cite(p.references)}</li>" for p in case.teaching_points)
     numbers = [n for p in case.teaching_points for n in p.references]
-    links = "".join(f'<li><a href="./{esc(cid)}.ipynb">{esc(related.get(cid, cid))}</a></li>'
+    links = "".join(f'<li><a href="./{esc(cid)}.ipynb{esc(link_query)}">'
+                    f"{esc(related.get(cid, cid))}</a></li>"
                     for cid in case.related)
     return (
         "<h3>Your results</h3><table><thead><tr><th>Stage</th><th>Your choice</th>"

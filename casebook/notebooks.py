@@ -1,8 +1,9 @@
 """Writing the notebooks from the content, and checking that they match it.
 
 Every notebook is a few cells calling `casebook.app`, so it is generated, never hand-edited:
-`casebook notebooks` writes the home page, one app per case and the instructor's answer
-keys, then runs the answer-keys notebook so its `# NBVAL_CHECK_OUTPUT` cells carry their
+`casebook notebooks` writes the home page, one app per case, the instructor's answer keys, the
+instructor's dashboard and class-session page (both over live records, so never run here),
+then runs the answer-keys notebook so its `# NBVAL_CHECK_OUTPUT` cells carry their
 outputs and nbval can catch any change in a verdict. Output is deterministic (fixed cell
 ids and metadata), so regenerating unchanged content changes no file.
 `casebook notebooks --check` lists cases with no notebook and notebooks naming no case.
@@ -25,6 +26,8 @@ from .markup import NOTICE
 
 NOTEBOOKS = SHIPPED_ROOT.parent / "notebooks"
 KEYS = Path("instructor") / "answer-keys.ipynb"
+DASHBOARD = Path("instructor") / "dashboard.ipynb"
+SESSION = Path("instructor") / "session.ipynb"
 CHECK = "# NBVAL_CHECK_OUTPUT\n"
 METADATA = {
     "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
@@ -68,6 +71,30 @@ def keys_notebook(cases: dict[str, str]) -> nbformat.NotebookNode:
     return _notebook(cells)
 
 
+def dashboard_notebook() -> nbformat.NotebookNode:
+    """A title with the notice, then one widget: filters, tables and plots over the records."""
+    return _notebook([
+        new_markdown_cell(f"# Instructor dashboard\n\n*{NOTICE}*\n\nAcross every recorded "
+                          "answer: concordance per case and stage, the most-missed decisions and "
+                          "what was chosen instead, safety events, confidence against "
+                          "correctness, and who may need help. Filter by date and session."),
+        new_code_cell("from casebook.dashboard_app import dashboard_app\n\ndashboard_app()"),
+    ])
+
+
+def session_notebook() -> nbformat.NotebookNode:
+    """A title with the notice, then the instructor's class-session console."""
+    return _notebook([
+        new_markdown_cell(f"# Class session\n\n*{NOTICE}*\n\nOpen a session with its join code "
+                          "and the instructor key from `casebook session new CASE`, then move "
+                          "the room through the case: open voting, close, re-vote, reveal, next "
+                          "stage. This screen shows the answer key: do not project it before "
+                          "the reveal."),
+        new_code_cell("from casebook.session_console import session_console\n\n"
+                      "session_console()"),
+    ])
+
+
 def content_cases(root: Path | None = None) -> dict[str, str]:
     """Case id -> title for every case the content declares (its id if it fails to load)."""
     root = root or content_root()
@@ -94,6 +121,8 @@ def write_notebooks(out: Path = NOTEBOOKS, root: Path | None = None,
     for path in sorted((out / "cases").glob("*.ipynb")):
         if path not in written and _names(path) and not _names(path) & set(cases):
             path.unlink()
+    written.append(_write(out / DASHBOARD, dashboard_notebook()))
+    written.append(_write(out / SESSION, session_notebook()))
     keys = keys_notebook(cases)
     if execute:
         keys = execute_notebook(keys, out / KEYS.parent, root)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import ipywidgets as w
 
-from .errors import CasebookError
+from .errors import CasebookError, NotSaved
 from .markup import (
     case_header_html,
     case_review_line,
@@ -69,11 +69,15 @@ class StageForm(w.VBox):
     """
 
     def __init__(self, guideline: Guideline, stage: Stage, number: int, total: int,
-                 on_submit: SubmitHandler):
+                 on_submit: SubmitHandler, gate: Callable[[], bool] | None = None):
+        """`gate`, if given, says whether answers are taken now (a class session's voting is
+        open): Submit works only while it holds. Call `regate` when it may have changed."""
         super().__init__()
         self.stage = stage
         self._max = max_choices(stage)
         self._on_submit = on_submit
+        self._gate = gate
+        self._locked = False
         self._ids = [o.id for o in stage.options]
         self._options = [self._option_control(o.text) for o in stage.options]
         self._limit = w.HTML(f"<p>{limit_text(self._max, len(stage.options))}</p>")
@@ -114,14 +118,22 @@ class StageForm(w.VBox):
                                      "Clear one choice to pick another.</p>")
                 return
         self._limit.value = f"<p>{limit_text(self._max, len(self._options))}</p>"
-        self._submit.disabled = not 1 <= len(self.chosen) <= self._max
+        self.regate()
+
+    def _ready(self) -> bool:
+        return 1 <= len(self.chosen) <= self._max and (self._gate is None or self._gate())
+
+    def regate(self) -> None:
+        """Submit enabled if the choices are complete and the gate is open; never once locked."""
+        self._submit.disabled = self._locked or not self._ready()
 
     def _submitted(self, _button: w.Button) -> None:
-        if 1 <= len(self.chosen) <= self._max:
+        if self._ready():  # checked here too: a page can send a click on a disabled button
             self._on_submit(self.chosen, self._confidence.value)
 
     def lock(self) -> None:
         """Freeze the answer once submitted."""
+        self._locked = True
         for control in [*self._options, self._confidence, self._submit]:
             control.disabled = True
 
@@ -145,10 +157,13 @@ class CasePlayer(w.VBox):
     records every submission.
     """
 
-    def __init__(self, play: Play, related_titles: Mapping[str, str] | None = None):
+    def __init__(self, play: Play, related_titles: Mapping[str, str] | None = None,
+                 banner: w.Widget | None = None, link_query: str = ""):
+        """`banner` goes under the notice (who is playing); `link_query` ends case links."""
         super().__init__()
         self.play = play
         self._related = dict(related_titles or {})
+        self._link_query = link_query
         case, guideline = play.case, play.guideline
         self._form: StageForm | None = None
         self._forms = w.VBox()
@@ -162,13 +177,27 @@ class CasePlayer(w.VBox):
                                "cb-retry")
         self._next.on_click(self._next_clicked)
         self._retry.on_click(self._retry_clicked)
+        self._header = w.HTML(case_header_html(case, guideline))
         self.children = [
             _classed(w.HTML(notice_html(case_review_line(case, guideline))), "cb-notice"),
-            w.HTML(case_header_html(case, guideline)), w.HTML(vignette_html(case)),
+            *([banner] if banner is not None else []),
+            self._header, w.HTML(vignette_html(case)),
             self._forms, self._feedback, self._error, self._next, self._score,
             self._summary, self._path, self._retry,
         ]
         self._show_current()
+
+    def attach(self, widget: w.Widget) -> None:
+        """Show `widget` above the case, under the notice and banner: a way from this page to
+        something else (joining a class session, see `casebook.session_ui`)."""
+        at = self.children.index(self._header)
+        self.children = [*self.children[:at], widget, *self.children[at:]]
+
+    def hand_over(self, widget: w.Widget) -> None:
+        """Give the page to `widget` (the class session the learner joined): this case's form
+        closes and `widget`, which carries its own notice, is all the page shows."""
+        self._replace_form(None)
+        self.children = [widget]
 
     def _show_current(self) -> None:
         for widget in (self._feedback, self._error, self._summary, self._path):
@@ -199,12 +228,19 @@ class CasePlayer(w.VBox):
         stage = self._form.stage
         try:
             result = self.play.submit(stage.id, chosen, confidence)
+        except NotSaved as exc:  # the form stays open: submitting again retries
+            log.warning("%s/%s not saved: %s", self.play.case.id, stage.id, exc.__cause__)
+            self._error.value = error_html(str(exc))
+            _show(self._error, True)
+            return
         except CasebookError as exc:
             log.warning("submitting %s/%s failed: %s", self.play.case.id, stage.id, exc)
             self._error.value = error_html("Your answer could not be scored.", [str(exc)])
             _show(self._error, True)
             return
         self._form.lock()
+        self._error.value = ""
+        _show(self._error, False)
         self._feedback.value = feedback_html(self.play.guideline, result, max_choices(stage))
         self._score.value = score_html(self.play.result(), len(self.play.case.stages))
         self._next.description = "See your results" if self.play.done else "Next stage"
@@ -227,7 +263,7 @@ class CasePlayer(w.VBox):
             return
         chosen = {r.stage: [o.option for o in r.chosen] for r in play.results.values()}
         self._summary.value = summary_html(case, play.guideline, play.result(),
-                                           play.confidence, self._related)
+                                           play.confidence, self._related, self._link_query)
         self._path.value = ("<h3>The guideline's decision path</h3>"
                             + path_svg(play.guideline, case, keys, chosen))
         for widget in (self._summary, self._path, self._retry, self._score):
