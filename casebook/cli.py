@@ -169,6 +169,60 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_session_new(args: argparse.Namespace) -> int:
+    from . import sessions, store
+
+    case, _ = _case(_library(args), args.case)
+    engine = store.connect(args.db)
+    try:
+        key = sessions.new_key()
+        state = sessions.create(engine, case, key)
+    finally:
+        engine.dispose()
+    print(f"join code: {state.join_code}\ninstructor key: {key}")
+    print("Open notebooks/instructor/session.ipynb on the instructors' server with both. The key "
+          "is stored only as a hash: it cannot be shown again.", file=sys.stderr)
+    return 0
+
+
+def cmd_session_report(args: argparse.Namespace) -> int:
+    from . import session_report, store
+
+    library = _library(args)
+    engine = store.connect(args.db)
+    try:
+        report = session_report.build(engine, args.code, library)
+    finally:
+        engine.dispose()
+    print(f"session {report.session.join_code}: {report.case.id}, {len(report.votes)} vote(s)")
+    _print_rows(session_report.summary_rows(report), False)
+    print()
+    _print_rows(session_report.option_rows(report), False,
+                ["stage", "option", "verdict", "round_1", "round_2", "text"])
+    for path in session_report.write_csv(report, args.csv) if args.csv else []:
+        print(path)
+    return 0
+
+
+def _session_commands(sub: argparse._SubParsersAction) -> None:
+    session = sub.add_parser("session", help="class sessions: start one, report on one")
+    commands = session.add_subparsers(dest="session_command", required=True)
+    new = commands.add_parser("new", help="start a session on CASE; print its join code and "
+                              "the instructor key")
+    new.set_defaults(func=cmd_session_new)
+    new.add_argument("case")
+    report = commands.add_parser("report", help="per stage: distribution, concordance, safety "
+                                 "events, median confidence, first vote against re-vote")
+    report.set_defaults(func=cmd_session_report)
+    report.add_argument("code", metavar="JOIN_CODE")
+    report.add_argument("--csv", metavar="DIR", help="also write the tables and votes as CSV")
+    for p in (new, report):
+        p.add_argument("--db", metavar="URL",
+                       help="database URL (default: $CASEBOOK_DB, else data/casebook.db)")
+        p.add_argument("--cases", action="append", metavar="PATH",
+                       help="content folder or file (default: the shipped cases/)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="casebook", description=__doc__)
     parser.add_argument("--version", action="version", version=__version__)
@@ -216,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--session", metavar="ID_OR_CODE", help="one teaching session only")
     p.add_argument("--base-url", help="xapi: the address the casebook is served from, for "
                    "activity ids (default: http://127.0.0.1:8866, as `make serve`)")
+    _session_commands(sub)
     return parser
 
 
