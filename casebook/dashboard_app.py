@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from . import dashboard as d
-from . import records, store
+from . import database, records, store
 from .loading import Library, load_library
 from .markup import STYLE, error_html, esc, notice_html, review_text
 
@@ -25,9 +25,9 @@ ALL, SELF_STUDY = "all", "self-study"
 
 def sessions(engine: Engine) -> list[tuple[str, str]]:
     """(label, session id) of every teaching session, newest first, for the session filter."""
-    t = store.teaching_sessions.c
+    t = database.teaching_sessions.c
     query = sa.select(t.id, t.join_code, t.case_id, t.created_at).order_by(t.created_at.desc())
-    with store._guard(engine, "cannot list the sessions"), store._reading(engine) as conn:
+    with database.guard(engine, "cannot list the sessions"), database.reading(engine) as conn:
         rows = conn.execute(query).all()
     return [(f"Session {r.join_code}: {r.case_id}, {r.created_at:%Y-%m-%d}", r.id) for r in rows]
 

@@ -33,7 +33,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from . import store
+from . import database
 from .loading import Library
 
 Key = tuple[str, str]  # a guideline, as (id, version)
@@ -93,21 +93,21 @@ class Progress:
 
 def find_learner(engine: Engine, name: str) -> str | None:
     """The id of the learner with this display name, or None: reading registers nobody."""
-    query = sa.select(store.learners.c.id).where(store.learners.c.display_name == name)
-    with store._guard(engine, "cannot look up the learner"), store._reading(engine) as conn:
+    query = sa.select(database.learners.c.id).where(database.learners.c.display_name == name)
+    with database.guard(engine, "cannot look up the learner"), database.reading(engine) as conn:
         return conn.scalar(query)
 
 
 def learner_attempts(engine: Engine, name: str) -> list[AttemptRecord]:
     """Every attempt of the learner with this display name, oldest first ([] if none)."""
-    a, s, learners = store.attempts.c, store.submissions.c, store.learners.c
+    a, s, learners = database.attempts.c, database.submissions.c, database.learners.c
     query = (sa.select(a.id, a.case_id, a.guideline_version, a.started_at, a.finished_at,
                        a.session_id, s.stage_id, s.points, s.safety_events)
-             .select_from(store.attempts.join(store.learners, learners.id == a.learner_id)
-                          .outerjoin(store.submissions, s.attempt_id == a.id))
+             .select_from(database.attempts.join(database.learners, learners.id == a.learner_id)
+                          .outerjoin(database.submissions, s.attempt_id == a.id))
              .where(learners.display_name == name)
              .order_by(a.started_at, a.id, s.round))
-    with store._guard(engine, "cannot read the learner's progress"), store._reading(engine) as conn:
+    with database.guard(engine, "cannot read the learner's progress"), database.reading(engine) as conn:
         rows = conn.execute(query).all()
     found: dict[str, dict] = {}
     for row in rows:

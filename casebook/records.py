@@ -17,12 +17,12 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from . import store
+from . import database
 from .store import StoreError
 
 When = date | datetime | str | None
 LISTS = ("choices", "verdicts", "safety_events")
-_A, _S, _L, _P = store.attempts, store.submissions, store.learners, store.session_participants
+_A, _S, _L, _P = database.attempts, database.submissions, database.learners, database.session_participants
 _WHO = (_A.outerjoin(_L, _L.c.id == _A.c.learner_id)
         .outerjoin(_P, _P.c.id == _A.c.participant_id))
 _ATTEMPT_COLUMNS = (
@@ -57,7 +57,7 @@ def _filtered(query: sa.Select, stamp: sa.Column, case: str | None, since: When,
     if stop is not None:
         query = query.where(stamp < stop if whole_day else stamp <= stop)
     if session is not None:
-        sessions = store.teaching_sessions.c
+        sessions = database.teaching_sessions.c
         ids = sa.select(sessions.id).where(
             sa.or_(sessions.id == session, sessions.join_code == session))
         query = query.where(_A.c.session_id.in_(ids))
@@ -65,7 +65,7 @@ def _filtered(query: sa.Select, stamp: sa.Column, case: str | None, since: When,
 
 
 def _frame(engine: Engine, query: sa.Select, stamps: tuple[str, ...]) -> pd.DataFrame:
-    with store._guard(engine, "cannot read the records"), store._reading(engine) as conn:
+    with database.guard(engine, "cannot read the records"), database.reading(engine) as conn:
         result = conn.execute(query)
         frame = pd.DataFrame(result.all(), columns=list(result.keys()))
     for column in stamps:

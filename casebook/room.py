@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc
 from sqlalchemy.engine import Engine
 
-from . import store
+from . import database, store
 from .models import Case, Guideline, Stage
 from .play import Play, Submission
 from .scoring import StageKey
@@ -31,7 +31,7 @@ ADJECTIVES = ("Amber", "Brave", "Calm", "Clever", "Eager", "Gentle", "Happy", "K
               "Merry", "Nimble", "Quiet", "Rapid", "Steady", "Swift", "Witty")
 ANIMALS = ("Badger", "Crane", "Dolphin", "Falcon", "Gecko", "Heron", "Ibex", "Koala", "Lynx",
            "Marten", "Otter", "Panda", "Puffin", "Robin", "Seal", "Wren")
-_T, _P = store.teaching_sessions, store.session_participants
+_T, _P = database.teaching_sessions, database.session_participants
 
 
 @dataclass(frozen=True)
@@ -78,12 +78,12 @@ def join(engine: Engine, session: SessionState, nickname: str | None, case: Case
         ids = {"id": str(uuid.uuid4()), "attempt": str(uuid.uuid4())}
         now = datetime.now(UTC)
         try:
-            with store._guard(engine, "cannot join the session"), engine.begin() as conn:
+            with database.guard(engine, "cannot join the session"), engine.begin() as conn:
                 if conn.scalar(sa.select(_T.c.ended_at).where(_T.c.id == session.id)):
                     raise SessionError(f"Session {session.join_code} has ended.")
                 conn.execute(_P.insert().values(id=ids["id"], session_id=session.id,
                                                 nickname=name, joined_at=now))
-                conn.execute(store.attempts.insert().values(
+                conn.execute(database.attempts.insert().values(
                     id=ids["attempt"], participant_id=ids["id"], session_id=session.id,
                     case_id=case.id, guideline_id=guideline.id,
                     guideline_version=guideline.version, started_at=now))
@@ -99,15 +99,15 @@ def record_vote(engine: Engine, participant: Participant, submission: Submission
                 round: int) -> str:
     """Write a vote, but only while voting is open on its stage and round; its id."""
     t = _T.c
-    row = store._submission_row(participant.attempt_id, submission, round)
+    row = store.submission_row(participant.attempt_id, submission, round)
     is_open = sa.select(t.id).where(
         t.id == participant.session_id, t.phase == "voting", t.round == round,
         t.current_stage == submission.stage_id, t.ended_at.is_(None)).with_for_update(read=True)
     try:
-        with store._guard(engine, "your vote was not recorded"), engine.begin() as conn:
+        with database.guard(engine, "your vote was not recorded"), engine.begin() as conn:
             if conn.scalar(is_open) is None:
                 raise SessionError("Voting on this stage is closed; your vote was not recorded.")
-            conn.execute(store.submissions.insert().values(**row))
+            conn.execute(database.submissions.insert().values(**row))
     except exc.IntegrityError:
         raise SessionError("You have already voted in this round.") from None
     return row["id"]
@@ -155,17 +155,17 @@ def votes(engine: Engine, session_id: str, stage_id: str | None = None,
           named: bool = True) -> list[Vote]:
     """Every vote of the session (of one stage if named), oldest first; with `named` False
     the nicknames are not even read (a learner's page tallies the room that way)."""
-    s, a = store.submissions.c, store.attempts.c
+    s, a = database.submissions.c, database.attempts.c
     name = _P.c.nickname if named else sa.literal("").label("nickname")
     query = (sa.select(_P.c.id.label("participant_id"), name, s.stage_id, s.round,
                        s.choices, s.verdicts, s.points, s.safety_events, s.confidence,
                        s.submitted_at)
-             .select_from(store.submissions.join(store.attempts, s.attempt_id == a.id)
+             .select_from(database.submissions.join(database.attempts, s.attempt_id == a.id)
                           .join(_P, _P.c.id == a.participant_id))
              .where(a.session_id == session_id).order_by(s.submitted_at, s.id))
     if stage_id is not None:
         query = query.where(s.stage_id == stage_id)
-    with store._guard(engine, "cannot read the votes"), store._reading(engine) as conn:
+    with database.guard(engine, "cannot read the votes"), database.reading(engine) as conn:
         rows = conn.execute(query).all()
     return [Vote(r.participant_id, r.nickname, r.stage_id, r.round, tuple(r.choices), tuple(r.verdicts),
                  r.points, tuple(r.safety_events), r.confidence, r.submitted_at) for r in rows]
@@ -175,7 +175,7 @@ def nicknames(engine: Engine, session_id: str) -> list[str]:
     """Who joined, in order of joining: for the instructor's screen only."""
     query = sa.select(_P.c.nickname).where(_P.c.session_id == session_id).order_by(
         _P.c.joined_at, _P.c.id)
-    with store._guard(engine, "cannot read the participants"), store._reading(engine) as conn:
+    with database.guard(engine, "cannot read the participants"), database.reading(engine) as conn:
         return list(conn.scalars(query))
 
 

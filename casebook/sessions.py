@@ -37,14 +37,14 @@ import sqlalchemy as sa
 from sqlalchemy import exc
 from sqlalchemy.engine import Engine
 
-from . import store
+from . import database
 from .errors import CasebookError
 from .models import Case
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud or off a projector
 CODE_LENGTH = 6
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}
-_T = store.teaching_sessions
+_T = database.teaching_sessions
 # (action, phase, round) -> (phase, round) after it; `next` and `end` move the stage too.
 TRANSITIONS = {
     ("open", "waiting", 1): ("voting", 1),
@@ -143,7 +143,7 @@ def _state(row: sa.Row) -> SessionState:
 
 
 def _read_one(engine: Engine, where: sa.ColumnElement) -> SessionState | None:
-    with store._guard(engine, "cannot read the session"), store._reading(engine) as conn:
+    with database.guard(engine, "cannot read the session"), database.reading(engine) as conn:
         row = conn.execute(sa.select(_T).where(where)).first()
     return _state(row) if row is not None else None
 
@@ -182,7 +182,7 @@ def authenticate(engine: Engine, code_text: str, key: str) -> SessionState:
         code = normalize_code(code_text)
     except SessionError:
         raise refused from None
-    with store._guard(engine, "cannot read the session"), store._reading(engine) as conn:
+    with database.guard(engine, "cannot read the session"), database.reading(engine) as conn:
         stored = conn.scalar(sa.select(_T.c.instructor_key_hash).where(_T.c.join_code == code))
     matches = key_matches(stored if stored is not None else _decoy_hash(), str(key or ""))
     if stored is None or not matches:
@@ -199,7 +199,7 @@ def create(engine: Engine, case: Case, key: str) -> SessionState:
     row = dict(instructor_key_hash=hash_key(key), case_id=case.id,
                current_stage=case.stages[0].id, phase="waiting", round=1,
                created_at=now, updated_at=now)
-    with store._guard(engine, "cannot create the session"):
+    with database.guard(engine, "cannot create the session"):
         for _ in range(20):
             row.update(id=str(uuid.uuid4()), join_code=new_code())
             try:
@@ -240,7 +240,7 @@ def advance(engine: Engine, current: SessionState, action: str,
         t.current_stage == current.stage_id)
     update = _T.update().where(t.id == current.id, t.phase == current.phase,
                                t.round == current.round, stage_is, t.ended_at.is_(None))
-    with store._guard(engine, "cannot change the session"), engine.begin() as conn:
+    with database.guard(engine, "cannot change the session"), engine.begin() as conn:
         changed = conn.execute(update.values(**values)).rowcount
     now = state(engine, current.id)
     if changed != 1:

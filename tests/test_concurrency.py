@@ -15,7 +15,7 @@ import alembic.command  # noqa: F401  (loaded once here rather than in every chi
 import pytest
 import sqlalchemy as sa
 
-from casebook import store
+from casebook import database, store
 from casebook.play import Submission
 
 WRITERS = 30
@@ -67,7 +67,7 @@ def test_thirty_kernels_starting_at_once_create_the_schema_once(db_url, connect)
     engine = connect(db_url)
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).all() == [("0001",)]
-    assert count(engine, store.learners) == 1
+    assert count(engine, database.learners) == 1
 
 
 def submit_all(n: int, barrier, url: str, mini, mini_case, shared_attempt: str,
@@ -100,12 +100,12 @@ def test_thirty_kernels_submitting_at_once_lose_and_duplicate_nothing(db_url, co
     assert all(r["replayed"] == r["ids"] and r["lost_ack"] == r["ids"][0] for r in results)
     assert {r["raced"] for r in results} == {store.submission_id(shared_attempt, 1, shared)}
     with engine.connect() as conn:
-        stored = set(conn.scalars(sa.select(store.submissions.c.id)))
+        stored = set(conn.scalars(sa.select(database.submissions.c.id)))
     assert stored == set(ids) | {store.submission_id(shared_attempt, 1, shared)}
     for r in results:
         assert len(store.answers(engine, r["attempt"])) == STAGES
-    assert count(engine, store.learners) == WRITERS + 1
-    assert count(engine, store.attempts) == WRITERS + 1
+    assert count(engine, database.learners) == WRITERS + 1
+    assert count(engine, database.attempts) == WRITERS + 1
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from casebook import store
+from casebook import database, store
 from casebook.play import Submission
 
 
@@ -69,7 +69,7 @@ def test_every_acknowledged_submission_survives_sigkill(db_url, connect, mini, m
 
 def stored_ids(engine) -> set[str]:
     with engine.connect() as conn:
-        return set(conn.scalars(sa.select(store.submissions.c.id)))
+        return set(conn.scalars(sa.select(database.submissions.c.id)))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import pytest
 from widget_tree import one, visible
 
 from casebook import dashboard as d
-from casebook import records, store
+from casebook import database, records, store
 from casebook.dashboard_app import ALL, SELF_STUDY, Dashboard, dashboard_app, load, sessions
 from casebook.loading import load_library
 from casebook.play import Play
@@ -50,18 +50,18 @@ class Course:
 
     def redate(self, attempt: str, day: int) -> None:
         with self.engine.begin() as conn:
-            conn.execute(store.attempts.update().where(store.attempts.c.id == attempt)
+            conn.execute(database.attempts.update().where(database.attempts.c.id == attempt)
                          .values(started_at=march(day, 9)))
-            conn.execute(store.submissions.update()
-                         .where(store.submissions.c.attempt_id == attempt)
+            conn.execute(database.submissions.update()
+                         .where(database.submissions.c.attempt_id == attempt)
                          .values(submitted_at=march(day)))
 
     def session(self, session_id: str, code: str, nickname: str, day: int) -> str:
         with self.engine.begin() as conn:
-            conn.execute(store.teaching_sessions.insert().values(
+            conn.execute(database.teaching_sessions.insert().values(
                 id=session_id, join_code=code, instructor_key_hash="x", case_id="knee-simple",
                 phase="revealed", round=1, created_at=march(day), updated_at=march(day)))
-            conn.execute(store.session_participants.insert().values(
+            conn.execute(database.session_participants.insert().values(
                 id=f"p-{session_id}", session_id=session_id, nickname=nickname,
                 joined_at=march(day)))
         return f"p-{session_id}"

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from widget_tree import one
 
-from casebook import store
+from casebook import database, store
 from casebook.app import home_app
 from casebook.home import broken_cases
 from casebook.loading import SHIPPED_ROOT, load_library
@@ -118,7 +118,7 @@ def test_an_unfinished_session_attempt_is_not_offered_for_resuming(engine, libra
     guideline = library.guideline_for(case)
     now = datetime.now(UTC)
     with engine.begin() as conn:
-        conn.execute(store.teaching_sessions.insert().values(
+        conn.execute(database.teaching_sessions.insert().values(
             id="s1", join_code="K7Q2", instructor_key_hash="x", case_id=case.id,
             phase="voting", round=1, created_at=now, updated_at=now))
     learner = store.ensure_learner(engine, "Ana")
@@ -259,4 +259,4 @@ def test_timestamps_come_back_aware(engine, library):
     (record,) = learner_attempts(engine, "Ana")
     assert record.started_at.tzinfo is not None and record.finished_at.tzinfo is not None
     with engine.connect() as conn:
-        assert conn.scalar(sa.select(sa.func.count()).select_from(store.submissions)) == 2
+        assert conn.scalar(sa.select(sa.func.count()).select_from(database.submissions)) == 2

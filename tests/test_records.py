@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from casebook import records, store
+from casebook import database, records, store
 from casebook.cli import main
 from casebook.play import Submission
 
@@ -38,10 +38,10 @@ def course(db_url, connect, mini, mini_case):
     store.record(engine, bea, answer("first-visit", ["repeat"], ["not_indicated"], 0.0, march(2),
                                      case="other-case"))
     with engine.begin() as conn:
-        conn.execute(store.teaching_sessions.insert().values(
+        conn.execute(database.teaching_sessions.insert().values(
             id="s1", join_code="K7Q2", instructor_key_hash="x", case_id="mini-case",
             phase="revealed", round=2, created_at=march(3), updated_at=march(3)))
-        conn.execute(store.session_participants.insert().values(
+        conn.execute(database.session_participants.insert().values(
             id="p1", session_id="s1", nickname="owl", joined_at=march(3)))
     owl = store.start_attempt(engine, None, mini_case, mini, session_id="s1", participant_id="p1")
     store.record(engine, owl, answer("first-visit", ["surgeon"], ["harmful"], 0.0, march(3),
@@ -50,7 +50,7 @@ def course(db_url, connect, mini, mini_case):
                                      march(3, 10, 2)), round=2)
     with engine.begin() as conn:
         for attempt, day in ((ada, 1), (bea, 2), (owl, 3)):
-            conn.execute(store.attempts.update().where(store.attempts.c.id == attempt)
+            conn.execute(database.attempts.update().where(database.attempts.c.id == attempt)
                          .values(started_at=march(day, 9)))
     return engine, {"ada": ada, "bea": bea, "owl": owl}
 
@@ -134,4 +134,4 @@ def test_export_from_a_bad_database_is_one_line_and_loses_nothing(course, db_url
     assert main(["export", "--db", "nonsense", "--out", str(tmp_path)]) == 1
     assert "database URL 'nonsense' is not a database URL" in capsys.readouterr().err
     with course[0].connect() as conn:
-        assert conn.scalar(sa.select(sa.func.count()).select_from(store.submissions)) == 5
+        assert conn.scalar(sa.select(sa.func.count()).select_from(database.submissions)) == 5

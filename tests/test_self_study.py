@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from widget_tree import by_class, one, synced_state, visible
 
-from casebook import records, store
+from casebook import database, records, store
 from casebook.app import case_app, home_app
 from casebook.identity import page_query
 from casebook.player import CasePlayer
@@ -219,7 +219,7 @@ def test_without_a_name_the_case_plays_and_nothing_is_recorded(db, monkeypatch):
         player, "cb-identity").value
     choose(player, ["rest"])
     assert visible(one(player, "cb-feedback"))
-    assert count(db, store.learners) == count(db, store.attempts) == 0
+    assert count(db, database.learners) == count(db, database.attempts) == 0
 
 
 @pytest.mark.parametrize("raw", HOSTILE.values(), ids=HOSTILE.keys())
@@ -233,7 +233,7 @@ def test_a_hostile_name_never_becomes_markup_and_is_not_recorded(db, monkeypatch
     assert "<script" not in state and "<img" not in state and "\u202e" not in state
     assert len(banner) < 1000
     choose(player, ["rest"])
-    assert count(db, store.learners) == 0
+    assert count(db, database.learners) == 0
 
     home = new_page(monkeypatch, f"learner={quote(raw)}", home_app)
     identity = one(home, "cb-identity").value

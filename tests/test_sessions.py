@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from casebook import room, session_report, sessions, store
+from casebook import database, room, session_report, sessions, store
 from casebook.cli import main
 from casebook.errors import CasebookError
 from casebook.loading import load_library
@@ -64,7 +64,7 @@ def vote(engine, who, stage, choices, round=1, confidence="unsure"):
 
 def count_votes(engine) -> int:
     with engine.connect() as conn:
-        return conn.scalar(sa.select(sa.func.count()).select_from(store.submissions))
+        return conn.scalar(sa.select(sa.func.count()).select_from(database.submissions))
 
 
 # --- the instructor key ------------------------------------------------------------------------
@@ -91,7 +91,7 @@ def test_only_the_right_key_opens_a_session_and_every_refusal_says_the_same(engi
                                            f"{session.join_code.lower()[3:]} ", KEY)
     assert opened == session
     with engine.connect() as conn:
-        stored = conn.scalar(sa.select(store.teaching_sessions.c.instructor_key_hash))
+        stored = conn.scalar(sa.select(database.teaching_sessions.c.instructor_key_hash))
     assert KEY not in stored and sessions.key_matches(stored, KEY)
     other = "ABCDEF" if session.join_code != "ABCDEF" else "GHJKMN"
     messages = set()
@@ -218,8 +218,8 @@ def test_joining_makes_an_anonymous_participant_with_an_attempt(engine, session)
     ada = room.join(engine, session, "  Ada   L. ", CASE, GUIDELINE)
     assert ada.nickname == "Ada L."
     with engine.connect() as conn:
-        attempt = conn.execute(sa.select(store.attempts)).one()
-        person = conn.execute(sa.select(store.session_participants)).one()
+        attempt = conn.execute(sa.select(database.attempts)).one()
+        person = conn.execute(sa.select(database.session_participants)).one()
     assert (attempt.participant_id, attempt.session_id, attempt.learner_id) == (
         ada.id, session.id, None)
     assert (person.learner_id, attempt.guideline_version) == (None, GUIDELINE.version)
@@ -465,5 +465,5 @@ def test_session_report_prints_the_tables_and_writes_csv(db_url, voted, tmp_path
 
 def test_both_rounds_are_kept_as_submissions(engine, voted):
     with engine.connect() as conn:
-        rounds = sorted(conn.scalars(sa.select(store.submissions.c.round)))
+        rounds = sorted(conn.scalars(sa.select(database.submissions.c.round)))
     assert rounds == [1, 1, 1, 2]

@@ -12,7 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from casebook import store
+from casebook import database, store
 from casebook.play import Play, Submission
 
 
@@ -44,10 +44,10 @@ def attempt(engine, mini, mini_case):
 
 
 def test_fresh_database_upgrades_to_head_and_matches_the_tables(engine):
-    head = ScriptDirectory.from_config(store.alembic_config()).get_current_head()
+    head = ScriptDirectory.from_config(database.alembic_config()).get_current_head()
     with engine.connect() as conn:
         assert MigrationContext.configure(conn).get_current_revision() == head == "0001"
-        assert compare_metadata(MigrationContext.configure(conn), store.metadata) == []
+        assert compare_metadata(MigrationContext.configure(conn), database.metadata) == []
         assert set(sa.inspect(conn).get_table_names()) >= {
             "learners", "attempts", "submissions", "teaching_sessions", "session_participants"}
 
@@ -57,7 +57,7 @@ def test_connecting_again_changes_nothing(db_url, connect, engine, attempt):
     again = connect(db_url)
     with again.connect() as conn:
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).all() == [("0001",)]
-    assert count(again, store.submissions) == 1
+    assert count(again, database.submissions) == 1
 
 
 def test_a_database_newer_than_the_package_is_refused_not_touched(db_url, engine):
@@ -78,11 +78,11 @@ def test_sqlite_is_durable_and_waits_for_other_writers(tmp_path, connect):
 
 def test_default_database_is_sqlite_in_the_data_folder(monkeypatch):
     monkeypatch.delenv("CASEBOOK_DB", raising=False)
-    url = store.database_url()
+    url = database.database_url()
     assert url.get_backend_name() == "sqlite"
-    assert url.database == str(store.DEFAULT_PATH) and store.DEFAULT_PATH.parent.name == "data"
+    assert url.database == str(database.DEFAULT_PATH) and database.DEFAULT_PATH.parent.name == "data"
     monkeypatch.setenv("CASEBOOK_DB", "postgresql://teacher@db.example/casebook")
-    assert store.database_url().drivername == "postgresql+psycopg"
+    assert database.database_url().drivername == "postgresql+psycopg"
 
 
 # --- bad input: one clear line, never a traceback -----------------------------------------
@@ -150,7 +150,7 @@ def test_a_half_done_attempt_is_resumed_with_its_answers(engine, mini, mini_case
     assert store.open_attempt(engine, learner, mini_case, mini) is None
     newer = store.start_attempt(engine, learner, mini_case, mini)
     assert newer != attempt and store.answers(engine, newer) == {}
-    assert count(engine, store.attempts) == 2
+    assert count(engine, database.attempts) == 2
 
 
 def test_an_attempt_under_another_guideline_version_is_not_resumed(engine, mini, mini_case):
@@ -180,7 +180,7 @@ def test_a_submission_keeps_everything_the_learner_did(engine, attempt):
                           seconds_on_stage=41.25)
     sid = store.record(engine, attempt, sub)
     with engine.connect() as conn:
-        row = conn.execute(sa.select(store.submissions)).one()._asdict()
+        row = conn.execute(sa.select(database.submissions)).one()._asdict()
     assert row["id"] == sid == store.submission_id(attempt, 1, sub)
     assert (row["attempt_id"], row["stage_id"], row["round"]) == (attempt, "first-visit", 1)
     assert (row["choices"], row["verdicts"], row["safety_events"]) == (
@@ -195,7 +195,7 @@ def test_a_replayed_submission_is_recorded_once(engine, attempt):
     # the write committed but its acknowledgement was lost: the learner submits the same again
     later = replace(sub, submitted_at=datetime.now(UTC), seconds_on_stage=9.0)
     ids.add(store.record(engine, attempt, later))
-    assert len(ids) == 1 and count(engine, store.submissions) == 1
+    assert len(ids) == 1 and count(engine, database.submissions) == 1
 
 
 def test_a_different_answer_to_an_answered_stage_is_refused(engine, attempt):
@@ -208,7 +208,7 @@ def test_a_different_answer_to_an_answered_stage_is_refused(engine, attempt):
 def test_a_revote_is_kept_beside_the_first_vote(engine, attempt):
     store.recorder(engine, attempt)(make_submission(choices=("rest",)))
     store.recorder(engine, attempt, round=2)(make_submission(choices=("surgeon",)))
-    assert count(engine, store.submissions) == 2
+    assert count(engine, database.submissions) == 2
     assert store.answers(engine, attempt) == {"first-visit": (["surgeon"], "certain")}
     assert store.answers(engine, attempt, round=1) == {"first-visit": (["rest"], "certain")}
     with pytest.raises(store.StoreError, match="round is 1 .* or 2"):
@@ -218,7 +218,7 @@ def test_a_revote_is_kept_beside_the_first_vote(engine, attempt):
 def test_a_submission_for_another_case_is_refused(engine, attempt):
     with pytest.raises(store.StoreError, match="is at case 'mini-case', not 'other'"):
         store.record(engine, attempt, make_submission(case="other"))
-    assert count(engine, store.submissions) == 0
+    assert count(engine, database.submissions) == 0
 
 
 def test_a_failed_write_withholds_feedback(tmp_path, connect, mini, mini_case):
@@ -242,22 +242,22 @@ def test_sessions_hold_anonymous_participants_and_their_attempts(engine, mini, m
                    current_stage="first-visit", phase="voting", round=1, created_at=now,
                    updated_at=now)
     with engine.begin() as conn:
-        conn.execute(store.teaching_sessions.insert().values(**session))
-        conn.execute(store.session_participants.insert().values(
+        conn.execute(database.teaching_sessions.insert().values(**session))
+        conn.execute(database.session_participants.insert().values(
             id="p1", session_id="s1", nickname="owl", joined_at=now))
     attempt = store.start_attempt(engine, None, mini_case, mini, session_id="s1",
                                   participant_id="p1")
     store.record(engine, attempt, make_submission())
     with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
-        conn.execute(store.teaching_sessions.insert().values(**{**session, "id": "s2"}))
+        conn.execute(database.teaching_sessions.insert().values(**{**session, "id": "s2"}))
     with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
-        conn.execute(store.teaching_sessions.update().values(phase="paused"))
+        conn.execute(database.teaching_sessions.update().values(phase="paused"))
     with pytest.raises(store.StoreError, match="a learner or a session participant"):
         store.start_attempt(engine, None, mini_case, mini, session_id="s1")
     with engine.begin() as conn:
-        conn.execute(store.teaching_sessions.insert().values(
+        conn.execute(database.teaching_sessions.insert().values(
             id="s3", join_code="ZZ99", instructor_key_hash="x", case_id="mini-case",
             created_at=now, updated_at=now))
-        assert conn.execute(sa.select(store.teaching_sessions.c.phase, store.teaching_sessions.c
-                                      .round).where(store.teaching_sessions.c.id == "s3")
+        assert conn.execute(sa.select(database.teaching_sessions.c.phase, database.teaching_sessions.c
+                                      .round).where(database.teaching_sessions.c.id == "s3")
                             ).one() == ("waiting", 1)

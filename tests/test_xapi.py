@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from casebook import store, xapi
+from casebook import database, store, xapi
 from casebook.cli import main
 from casebook.play import Submission
 
@@ -32,10 +32,10 @@ def recorded(tmp_path, connect, mini, mini_case):
                                      ["recommended", "harmful"], 0.0, None, ["repeat"], 1))
     now = datetime.now(UTC)
     with engine.begin() as conn:
-        conn.execute(store.teaching_sessions.insert().values(
+        conn.execute(database.teaching_sessions.insert().values(
             id="s1", join_code="K7Q2", instructor_key_hash="x", case_id="mini-case",
             phase="voting", round=2, created_at=now, updated_at=now))
-        conn.execute(store.session_participants.insert().values(
+        conn.execute(database.session_participants.insert().values(
             id="p1", session_id="s1", nickname="owl", joined_at=now))
     owl = store.start_attempt(engine, None, mini_case, mini, session_id="s1", participant_id="p1")
     store.record(engine, owl, answer("first-visit", ["rest"], ["recommended"], 1.0, minute=2),

@@ -1,0 +1,192 @@
+"""Serving: the config as Voila reads it, the private-folder check, and a real server with
+small limits answering plain HTTP GETs: instructor notebooks refused on the learners' port,
+a 503 "busy" page past the kernel cap, and kernels no page connected to culled."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import psutil
+import pytest
+from tornado.websocket import websocket_connect
+from traitlets.config.loader import PyFileConfigLoader
+from voila_server import VoilaServer, case_notebooks, get
+
+from casebook.serving import CONFIG_DIR, LearnerVoila, voila_argv
+
+CAP = 3
+UNCONNECTED = 15  # seconds: longer than a few cold page loads on a busy 2-core machine
+SMALL = {
+    "CASEBOOK_MAX_KERNELS": str(CAP),
+    "CASEBOOK_CULL_UNCONNECTED": str(UNCONNECTED),
+    "CASEBOOK_CULL_INTERVAL": "1",
+    "CASEBOOK_CULL_IDLE": "600",
+    "CASEBOOK_POOL_SIZE": "0",
+}
+SETTLE = 60  # seconds: a bound on every wait for the culler
+
+
+def load_config(monkeypatch, **env):
+    for name in [*SMALL, "CASEBOOK_POOL"]:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return PyFileConfigLoader("voila.py", path=str(CONFIG_DIR)).load_config()
+
+
+def test_config_defaults_serve_loopback_offline_and_bounded(monkeypatch):
+    c = load_config(monkeypatch)
+    assert c.Voila.ip == "127.0.0.1" and c.Voila.port_retries == 0
+    assert c.VoilaConfiguration.strip_sources is True
+    assert c.VoilaConfiguration.show_tracebacks is False
+    assert c.VoilaConfiguration.allow_template_override == "NO"
+    assert c.KernelManager.transport == "ipc"
+    assert c.LearnerVoila.home == "index.ipynb"
+    assert c.LearnerVoila.private_dirs == ["instructor"]
+    assert c.LearnerVoila.max_kernels == 40
+    assert c.LearnerVoila.VoilaConfiguration.preheat_kernel is True
+    assert c.VoilaKernelManager.kernel_pools_config == {"default": {"pool_size": 1}}
+    assert c.VoilaKernelManager.preheat_denylist == ["instructor/"]
+    assert c.CasebookKernelManager.unconnected_timeout == 60
+    assert c.CasebookKernelManager.cull_idle_timeout == 3600
+    assert c.CasebookKernelManager.cull_connected is True
+
+
+def test_config_takes_the_session_numbers_from_the_environment(monkeypatch):
+    c = load_config(monkeypatch, CASEBOOK_POOL_SIZE="0", CASEBOOK_MAX_KERNELS="12",
+                    CASEBOOK_POOL="cases/a.ipynb=30, index.ipynb=2",
+                    CASEBOOK_CULL_UNCONNECTED="20", CASEBOOK_CULL_IDLE="900")
+    assert c.VoilaKernelManager.kernel_pools_config == {
+        "default": {"pool_size": 0}, "cases/a.ipynb": {"pool_size": 30},
+        "index.ipynb": {"pool_size": 2}}
+    assert c.LearnerVoila.VoilaConfiguration.preheat_kernel is True  # one notebook warmed
+    assert c.LearnerVoila.max_kernels == 12
+    assert c.CasebookKernelManager.unconnected_timeout == 20
+    assert c.CasebookKernelManager.cull_idle_timeout == 900
+
+
+def test_no_pool_at_all_turns_preheating_off(monkeypatch):
+    c = load_config(monkeypatch, CASEBOOK_POOL_SIZE="0")
+    assert c.LearnerVoila.VoilaConfiguration.preheat_kernel is False
+
+
+@pytest.mark.parametrize("path, private", [
+    ("cases/a.ipynb", False), ("index.ipynb", False), ("instructors.ipynb", False),
+    ("instructor/answer-keys.ipynb", True), ("instructor", True), ("/instructor/x.png", True),
+    ("cases/../instructor/answer-keys.ipynb", True), ("./instructor/a.ipynb", True),
+    ("//instructor/a.ipynb", True), ("cases/peek/answer-keys.ipynb", True),  # a symlink
+])
+def test_private_folder_is_found_however_the_path_is_spelled(tmp_path, path, private):
+    (tmp_path / "instructor").mkdir()
+    (tmp_path / "cases").mkdir()
+    (tmp_path / "cases" / "peek").symlink_to(tmp_path / "instructor")
+    app = LearnerVoila(root_dir=str(tmp_path), private_dirs=["instructor"])
+    assert app.is_private(path) is private
+
+
+def test_each_role_serves_its_own_folder(tmp_path):
+    assert voila_argv("learner", 9000, tmp_path) == ["--port=9000", str(tmp_path)]
+    assert voila_argv("instructor", 9001, tmp_path) == [
+        "--port=9001", str(tmp_path / "instructor")]
+
+
+# --- a real server with small limits ------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def server():
+    with VoilaServer(env={**SMALL, "CASEBOOK_POOL": f"cases/{case_notebooks()[0]}.ipynb=1"}) as s:
+        s.wait_status(lambda st: st["pooled"] == 1, SETTLE, "the pool did not fill")
+        yield s
+
+
+def settled(server) -> dict:
+    """Wait until no kernel is held by a page (earlier tests' kernels culled)."""
+    return server.wait_status(lambda st: st["in_use"] == 0, SETTLE, "kernels were not culled")
+
+
+def kernel_processes(server) -> int:
+    learner = psutil.Process(server.proc.pid)
+    return sum("ipykernel" in " ".join(p.cmdline()) for p in learner.children())
+
+
+@pytest.mark.parametrize("path", [
+    "voila/render/instructor/answer-keys.ipynb",
+    "voila/render/cases/../instructor/answer-keys.ipynb",
+    "voila/render/%69nstructor/answer-keys.ipynb",
+    "voila/render//instructor/answer-keys.ipynb",
+    "voila/files/instructor/answer-keys.ipynb",
+    "voila/tree/instructor", "voila/api/contents/instructor",
+])
+def test_learners_port_refuses_instructor_notebooks(server, path):
+    code, _, body = get(server.url + path)
+    assert code in (403, 404), body[:500]
+    assert "Answer keys" not in body
+
+
+def test_instructors_port_serves_them(server):
+    code, _, body = get(server.instructor_url + "voila/render/answer-keys.ipynb", timeout=120)
+    assert code == 200
+    assert "Answer keys" in body
+
+
+def test_home_is_at_the_root(server):
+    code, _, body = get(server.url)
+    assert code == 200
+    assert "cb-" in body or "jupyter-config-data" in body
+
+
+def test_busy_page_past_the_kernel_cap(server):
+    settled(server)
+    page = server.render_url(f"cases/{case_notebooks()[0]}.ipynb")
+    with ThreadPoolExecutor(CAP + 2) as pool:  # a class loading at once: two past the cap
+        answers = list(pool.map(lambda _: get(page), range(CAP + 2)))
+    assert sorted(code for code, _, _ in answers) == [200] * CAP + [503] * 2
+    answers.append(get(page))  # and one more, alone, while the cap is reached
+    assert answers[-1][0] == 503
+    for _, headers, body in answers:
+        if "busy" in body:
+            assert "The casebook is busy" in body and "try again" in body
+            assert int(headers["Retry-After"]) > 0
+            assert not re.search(r"Traceback|kernel", body, re.IGNORECASE)
+    assert server.status()["in_use"] == CAP
+
+
+def test_kernels_whose_page_never_connected_are_culled(server):
+    settled(server)
+    before = kernel_processes(server)
+    start = time.monotonic()
+    for _ in range(2):
+        assert get(server.render_url("index.ipynb"))[0] == 200
+    assert server.status()["in_use"] == 2
+    assert kernel_processes(server) == before + 2
+    status = settled(server)
+    assert time.monotonic() - start >= UNCONNECTED  # not before the timeout
+    assert status["pooled"] == 1  # the warm pool is never culled
+    deadline = time.monotonic() + SETTLE
+    while kernel_processes(server) > before and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert kernel_processes(server) == before  # the processes are gone, not just forgotten
+
+
+def test_a_connected_kernel_is_kept_until_its_page_leaves(server):
+    settled(server)
+    code, _, html = get(server.render_url("index.ipynb"))
+    kernel_id = re.search(r'"kernelId": "([0-9a-f-]{36})"', html).group(1)
+    channels = f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels"
+
+    async def connected_for(seconds: float) -> dict:
+        ws = await websocket_connect(channels)
+        await asyncio.sleep(seconds)
+        status = server.status()
+        ws.close()
+        return status
+
+    # In a thread of its own: Playwright's sync API may hold this thread's event loop.
+    with ThreadPoolExecutor(1) as pool:
+        held = pool.submit(asyncio.run, asyncio.wait_for(connected_for(UNCONNECTED + 3),
+                                                         SETTLE)).result()
+    assert held["in_use"] == 1  # connected past the timeout: kept
+    settled(server)  # its page gone: culled
