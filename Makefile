@@ -38,4 +38,4 @@ test: setup system-deps lint validate
 	$(PY) -m pytest --nbval-lax tests notebooks
 
 clean:
-	rm -rf $(VENV) tests/browser/node_modules
+	rm -rf $(VENV) tests/browser/node_modules benchmarks/node_modules
