@@ -44,11 +44,12 @@ def load_case(case_id: str) -> tuple[Case, Guideline, dict[str, str]]:
     library = load_library()
     case = library.cases.get(case_id)
     if case is None:
+        declared = case_ids()  # read again only on this error path, to tell broken from absent
         named = content_root() / f"{case_id}.yaml"  # a file too broken to say its id
-        path = case_ids().get(case_id) or (named if named.is_file() else None)
+        path = declared.get(case_id) or (named if named.is_file() else None)
         if path is not None:
             raise ContentError([p for p in library.problems if p.path == str(path)])
-        known = ", ".join(sorted(case_ids())) or "none"
+        known = ", ".join(sorted(declared)) or "none"
         raise CasebookError(f"There is no case {case_id!r}. Known cases: {known}.")
     guideline = library.guideline_for(case)
     related = {r: library.cases[r] for r in case.related if r in library.cases}

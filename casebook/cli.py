@@ -20,8 +20,7 @@ from .validation import validate
 
 def _library(args: argparse.Namespace) -> Library:
     library = load_library(*(args.cases or []))
-    problems = validate(library) if getattr(args, "strict", True) else library.problems
-    if problems:
+    if validate(library):
         raise CasebookError("the content does not validate; run `casebook validate`")
     return library
 

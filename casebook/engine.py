@@ -93,6 +93,20 @@ def red_flag_names(guideline: Guideline) -> frozenset[str]:
     return frozenset(f.name for f in guideline.findings if f.red_flag)
 
 
+def domain(guideline: Guideline, name: str) -> list[FindingValue]:
+    """The values a finding may take; none for a finding the guideline does not declare."""
+    finding = guideline.finding(name)
+    if finding is None:
+        return []
+    return list(finding.values) if finding.type == "choice" else [False, True]
+
+
+def fits(guideline: Guideline, name: str, value: object) -> bool:
+    """Whether `value` is one of the finding's values, of the same type (`1` is not `true`)."""
+    values = domain(guideline, name)
+    return value in values and type(value) is type(values[0])
+
+
 def complete(guideline: Guideline, findings: Findings) -> dict[str, FindingValue]:
     """`findings` with every undeclared default filled in, after checking names and values."""
     out: dict[str, FindingValue] = {}
@@ -100,11 +114,9 @@ def complete(guideline: Guideline, findings: Findings) -> dict[str, FindingValue
         finding = guideline.finding(name)
         if finding is None:
             raise EvaluationError(f"{guideline.id}: unknown finding {name!r}")
-        allowed = list(finding.values) if finding.type == "choice" else [True, False]
-        if value not in allowed or type(value) is not type(allowed[0]):
-            raise EvaluationError(
-                f"{guideline.id}: finding {name!r} cannot be {value!r}; allowed: {allowed}"
-            )
+        if not fits(guideline, name, value):
+            raise EvaluationError(f"{guideline.id}: finding {name!r} cannot be {value!r}; "
+                                  f"allowed: {domain(guideline, name)}")
         out[name] = value
     for finding in guideline.findings:
         if finding.name not in out:

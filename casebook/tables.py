@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .engine import ActionVerdict, Evaluation
 from .models import Guideline
-from .scoring import SINGLE_ANSWER_POINTS, CaseResult, StageKey
+from .scoring import CaseResult, StageKey, stage_points
 
 
 def cite(references: tuple[int, ...] | list[int]) -> str:
@@ -19,14 +19,6 @@ def evidence_text(judgement: ActionVerdict) -> str:
     return " ".join(f"{e.text} {cite(e.references)}" for e in judgement.evidence)
 
 
-def option_points(key: StageKey, verdict) -> float:
-    """What choosing this option alone would score, shown in the key."""
-    if key.max_choices == 1:
-        return SINGLE_ANSWER_POINTS[verdict]
-    required = min(len(key.recommended), key.max_choices)
-    return round(1 / required, 3) if verdict.value == "recommended" and required else 0.0
-
-
 def key_rows(keys: list[StageKey]) -> list[dict]:
     return [
         {
@@ -34,7 +26,7 @@ def key_rows(keys: list[StageKey]) -> list[dict]:
             "option": o.option,
             "action": o.action,
             "verdict": o.verdict.value,
-            "points": option_points(key, o.verdict),
+            "points": round(stage_points(key, [o]), 3),  # what this option alone scores
             "rule": o.judgement.rule or "(context default)",
             "rationale": o.judgement.rationale,
             "citations": cite(o.judgement.references),

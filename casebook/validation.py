@@ -11,7 +11,15 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 
-from .engine import condition_findings, evaluate, holds, matching_rules, red_flag_names
+from .engine import (
+    condition_findings,
+    domain,
+    evaluate,
+    fits,
+    holds,
+    matching_rules,
+    red_flag_names,
+)
 from .errors import CasebookError, Problem
 from .loading import Library
 from .models import (
@@ -65,7 +73,7 @@ def check_guideline(g: Guideline, path: str) -> list[Problem]:
         for dup in sorted({i for i in ids if ids.count(i) > 1}, key=str):
             problem(field, f"{dup!r} is declared more than once")
     for i, f in enumerate(g.findings):
-        if f.default is not None and f.default not in _domain(g, f.name):
+        if f.default is not None and not fits(g, f.name, f.default):
             problem(f"findings[{i}].default", f"{f.default!r} is not one of its values")
     _check_review(g.review, problem)
     for i, c in enumerate(g.contexts):
@@ -114,12 +122,9 @@ def _check_value(g: Guideline, name: str, values: list, field: str, problem) -> 
         problem(field, f"unknown finding {name!r}")
         return
     for value in values:
-        if value not in _domain(g, name) or not _same_type(value, _domain(g, name)[0]):
-            problem(field, f"{name!r} cannot be {value!r}; allowed: {_domain(g, name)}")
+        if not fits(g, name, value):
+            problem(field, f"{name!r} cannot be {value!r}; allowed: {domain(g, name)}")
 
-
-def _same_type(a: object, b: object) -> bool:
-    return type(a) is type(b)
 
 
 def _check_citations(g: Guideline, judged, field: str, problem) -> None:
@@ -129,22 +134,16 @@ def _check_citations(g: Guideline, judged, field: str, problem) -> None:
             problem(f"{field}.references", f"cites [{number}], which the guideline does not list")
 
 
-def _domain(g: Guideline, name: str) -> list[FindingValue]:
-    finding = g.finding(name)
-    if finding is None:
-        return []
-    return list(finding.values) if finding.type == "choice" else [False, True]
-
 
 def combinations(g: Guideline, names: set[str]) -> Iterator[dict[str, FindingValue]]:
     """Every assignment of declared values to `names`."""
     ordered = sorted(names)
     size = 1
     for name in ordered:
-        size *= len(_domain(g, name))
+        size *= len(domain(g, name))
     if size > MAX_COMBINATIONS:
         raise CasebookError(f"{size} combinations of {ordered} are too many to enumerate")
-    for values in itertools.product(*(_domain(g, n) for n in ordered)):
+    for values in itertools.product(*(domain(g, n) for n in ordered)):
         yield dict(zip(ordered, values, strict=True))
 
 
@@ -253,8 +252,8 @@ def check_case(case: Case, library: Library) -> list[Problem]:
         for name, value in stage.reveal.items():
             if g.finding(name) is None:
                 problem(f"{field}.reveal.{name}", f"{g.id} declares no finding {name!r}")
-            elif value not in _domain(g, name) or not _same_type(value, _domain(g, name)[0]):
-                problem(f"{field}.reveal.{name}", f"cannot be {value!r}; allowed: {_domain(g, name)}")
+            elif not fits(g, name, value):
+                problem(f"{field}.reveal.{name}", f"cannot be {value!r}; allowed: {domain(g, name)}")
         if stage.select.mode == "up_to" and max_choices(stage) > len(stage.options):
             problem(f"{field}.select.max", f"allows {stage.select.max} of {len(stage.options)} options")
     if not found:
