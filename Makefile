@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh Debian machine with Python 3.11:
 #   make serve   build .venv and serve the casebook with Voila on 127.0.0.1:$(PORT)
-#                (instructors' notebooks apart, on $(PORT)+1; settings in casebook/serving_config/voila.py)
+#                (instructors' notebooks apart, on $(PORT)+1; settings in casebook/serve/config/voila.py)
 #   make test    build .venv, install system packages, run every test
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -28,7 +28,7 @@ lint: setup
 
 # Learners on 127.0.0.1:$(PORT), instructors on $(PORT)+1; Ctrl-C stops both.
 serve: setup
-	$(PY) -m casebook.serving --port=$(PORT)
+	$(PY) -m casebook.serve.servers --port=$(PORT)
 
 # Voila against a static HTML export in Chromium; prints medians (see benchmarks/serving.py).
 bench: setup system-deps

@@ -39,8 +39,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 from voila_server import NOTEBOOKS, VoilaServer, case_notebooks  # noqa: E402
 
-from casebook.loading import load_library  # noqa: E402
-from casebook.scoring import answer_key  # noqa: E402
+from casebook.content.loading import load_library  # noqa: E402
+from casebook.rules.scoring import answer_key  # noqa: E402
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",

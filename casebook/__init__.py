@@ -1,12 +1,12 @@
 """Clinical cases scored against executable, cited guideline algorithms."""
 
-from .engine import evaluate
-from .errors import CasebookError, ContentError, EvaluationError, ScoringError
-from .loading import load_case, load_guideline, load_library
-from .models import Case, Guideline, Verdict
-from .play import Play, Submission
-from .scoring import answer_key, score_case, score_stage
-from .validation import validate
+from casebook.content.loading import load_case, load_guideline, load_library
+from casebook.content.models import Case, Guideline, Verdict
+from casebook.content.validation import validate
+from casebook.errors import CasebookError, ContentError, EvaluationError, ScoringError
+from casebook.rules.engine import evaluate
+from casebook.rules.play import Play, Submission
+from casebook.rules.scoring import answer_key, score_case, score_stage
 
 __version__ = "0.1.0"
 

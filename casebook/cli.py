@@ -8,14 +8,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__
-from .engine import evaluate
-from .errors import CasebookError
-from .loading import SHIPPED_ROOT, Library, load_library
-from .models import Case, Guideline
-from .scoring import answer_key, score_case
-from .tables import evaluation_rows, key_rows, result_rows
-from .validation import validate
+from casebook import __version__
+from casebook.content.loading import SHIPPED_ROOT, Library, load_library
+from casebook.content.models import Case, Guideline
+from casebook.content.validation import validate
+from casebook.errors import CasebookError
+from casebook.rules.engine import evaluate
+from casebook.rules.scoring import answer_key, score_case
+from casebook.rules.tables import evaluation_rows, key_rows, result_rows
 
 
 def _library(args: argparse.Namespace) -> Library:
@@ -128,7 +128,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from .schema import write_schemas
+    from casebook.content.schema import write_schemas
 
     for path in write_schemas(Path(args.out)):
         print(path)
@@ -136,7 +136,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_notebooks(args: argparse.Namespace) -> int:
-    from .notebooks import NOTEBOOKS, check_notebooks, write_notebooks
+    from casebook.notebooks import NOTEBOOKS, check_notebooks, write_notebooks
 
     root = Path(args.cases[-1]) if args.cases else None
     out = Path(args.out) if args.out else NOTEBOOKS
@@ -151,7 +151,8 @@ def cmd_notebooks(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from . import records, store, xapi
+    from casebook.records import frames as records
+    from casebook.records import store, xapi
 
     engine = store.connect(args.db)
     filters = dict(case=args.case, since=args.since, until=args.until, session=args.session)
@@ -169,7 +170,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_session_new(args: argparse.Namespace) -> int:
-    from . import sessions, store
+    from casebook.records import store
+    from casebook.sessions import machine as sessions
 
     case, _ = _case(_library(args), args.case)
     engine = store.connect(args.db)
@@ -185,7 +187,8 @@ def cmd_session_new(args: argparse.Namespace) -> int:
 
 
 def cmd_session_report(args: argparse.Namespace) -> int:
-    from . import session_report, store
+    from casebook.records import store
+    from casebook.sessions import report as session_report
 
     library = _library(args)
     engine = store.connect(args.db)

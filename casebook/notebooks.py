@@ -1,6 +1,6 @@
 """Writing the notebooks from the content, and checking that they match it.
 
-Every notebook is a few cells calling `casebook.app`, so it is generated, never hand-edited:
+Every notebook is a few cells calling `casebook.apps`, so it is generated, never hand-edited:
 `casebook notebooks` writes the home page, one app per case, the instructor's answer keys, the
 instructor's dashboard and class-session page (both over live records, so never run here),
 then runs the answer-keys notebook so its `# NBVAL_CHECK_OUTPUT` cells carry their
@@ -21,8 +21,8 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from .loading import SHIPPED_ROOT, case_ids, content_root, load_library
-from .markup import NOTICE
+from casebook.content.loading import SHIPPED_ROOT, case_ids, content_root, load_library
+from casebook.ui.markup import NOTICE
 
 NOTEBOOKS = SHIPPED_ROOT.parent / "notebooks"
 KEYS = Path("instructor") / "answer-keys.ipynb"
@@ -45,13 +45,13 @@ def _notebook(cells: list) -> nbformat.NotebookNode:
 def case_notebook(case_id: str) -> nbformat.NotebookNode:
     """One cell: the player's header carries the title, the notice and the review status."""
     return _notebook([
-        new_code_cell(f"from casebook.app import case_app\n\ncase_app({json.dumps(case_id)})"),
+        new_code_cell(f"from casebook.apps import case_app\n\ncase_app({json.dumps(case_id)})"),
     ])
 
 
 def index_notebook() -> nbformat.NotebookNode:
     """One cell: the home page widget carries the title, the notice and the review status."""
-    return _notebook([new_code_cell("from casebook.app import home_app\n\nhome_app()")])
+    return _notebook([new_code_cell("from casebook.apps import home_app\n\nhome_app()")])
 
 
 def keys_notebook(cases: dict[str, str]) -> nbformat.NotebookNode:
@@ -59,7 +59,7 @@ def keys_notebook(cases: dict[str, str]) -> nbformat.NotebookNode:
     cells = [
         new_markdown_cell(f"# Answer keys (instructors)\n\n*{NOTICE}*\n\nEvery case's key "
                           "and the score of choosing the guideline's recommended options."),
-        new_code_cell("from casebook.app import answer_keys, instructor_header, "
+        new_code_cell("from casebook.apps import answer_keys, instructor_header, "
                       "recommended_play\n\ninstructor_header()"),
     ]
     for case_id, title in cases.items():
@@ -78,7 +78,7 @@ def dashboard_notebook() -> nbformat.NotebookNode:
                           "answer: concordance per case and stage, the most-missed decisions and "
                           "what was chosen instead, safety events, confidence against "
                           "correctness, and who may need help. Filter by date and session."),
-        new_code_cell("from casebook.dashboard_app import dashboard_app\n\ndashboard_app()"),
+        new_code_cell("from casebook.dashboard.page import dashboard_app\n\ndashboard_app()"),
     ])
 
 
@@ -90,7 +90,7 @@ def session_notebook() -> nbformat.NotebookNode:
                           "the room through the case: open voting, close, re-vote, reveal, next "
                           "stage. This screen shows the answer key: do not project it before "
                           "the reveal."),
-        new_code_cell("from casebook.session_console import session_console\n\n"
+        new_code_cell("from casebook.sessions.console import session_console\n\n"
                       "session_console()"),
     ])
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from casebook.loading import load_library
+from casebook.content.loading import load_library
 
 pytest_plugins = ["postgres"]  # tests/postgres.py: real PostgreSQL, `db_url`, `connect`
 

@@ -113,7 +113,7 @@ def _plain(url: str) -> str:
 @pytest.fixture
 def connect():
     """`store.connect`, with every engine disposed after the test: no connection left open."""
-    from casebook import store
+    from casebook.records import store
 
     engines = []
 

@@ -15,8 +15,8 @@ import alembic.command  # noqa: F401  (loaded once here rather than in every chi
 import pytest
 import sqlalchemy as sa
 
-from casebook import database, store
-from casebook.play import Submission
+from casebook.records import database, store
+from casebook.rules.play import Submission
 
 WRITERS = 30
 STAGES = 5

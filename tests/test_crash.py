@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from casebook import database, store
-from casebook.play import Submission
+from casebook.records import database, store
+from casebook.rules.play import Submission
 
 
 def writer(url: str, attempt: str, prefix: str) -> None:

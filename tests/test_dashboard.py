@@ -11,11 +11,12 @@ import pandas as pd
 import pytest
 from widget_tree import one, visible
 
-from casebook import dashboard as d
-from casebook import database, records, store
-from casebook.dashboard_app import ALL, SELF_STUDY, Dashboard, dashboard_app, load, sessions
-from casebook.loading import load_library
-from casebook.play import Play
+from casebook.content.loading import load_library
+from casebook.dashboard import analytics as d
+from casebook.dashboard.page import ALL, SELF_STUDY, Dashboard, dashboard_app, load, sessions
+from casebook.records import database, store
+from casebook.records import frames as records
+from casebook.rules.play import Play
 
 SMALL = Path(__file__).parent / "fixtures" / "small_library"
 HOSTILE_NICKNAME = '<img src=x onerror="alert(1)">'

@@ -2,9 +2,9 @@
 
 import pytest
 
-from casebook.engine import evaluate, holds
+from casebook.content.models import All, Any_, In, Is, None_, RedFlags, Verdict
 from casebook.errors import EvaluationError
-from casebook.models import All, Any_, In, Is, None_, RedFlags, Verdict
+from casebook.rules.engine import evaluate, holds
 
 
 def verdicts(guideline, **findings):

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from widget_tree import one
 
-from casebook.app import home_app
-from casebook.loading import SHIPPED_ROOT, case_ids, load_library
+from casebook.apps import home_app
+from casebook.content.loading import SHIPPED_ROOT, case_ids, load_library
 
 SMALL = Path(__file__).parent / "fixtures" / "small_library"
 

@@ -10,8 +10,8 @@ import threading
 import pytest
 from websockets.sync.server import serve
 
-from casebook import identity
-from casebook.identity import (
+from casebook.selfstudy import identity
+from casebook.selfstudy.identity import (
     MAX_NAME,
     NameRejected,
     clean_name,
@@ -19,7 +19,7 @@ from casebook.identity import (
     link_query,
     page_query,
 )
-from casebook.markup import esc
+from casebook.ui.markup import esc
 
 HOSTILE = {
     "script": "<script>alert(1)</script>",

@@ -2,8 +2,8 @@
 
 import json
 
-from casebook.loading import SHIPPED_ROOT, read_yaml
-from casebook.models import Case, Guideline
+from casebook.content.loading import SHIPPED_ROOT, read_yaml
+from casebook.content.models import Case, Guideline
 
 
 def test_dates_stay_strings_and_yes_stays_a_word(tmp_path):

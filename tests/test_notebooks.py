@@ -21,10 +21,10 @@ import nbformat
 import pytest
 import yaml
 
-from casebook import app
+from casebook import apps as app
 from casebook.cli import main
-from casebook.loading import SHIPPED_ROOT, load_library, read_yaml
-from casebook.models import Verdict
+from casebook.content.loading import SHIPPED_ROOT, load_library, read_yaml
+from casebook.content.models import Verdict
 from casebook.notebooks import KEYS, NOTEBOOKS, check_notebooks, content_cases, write_notebooks
 
 REPO = SHIPPED_ROOT.parent
@@ -84,7 +84,7 @@ def test_generation_is_deterministic_and_the_shipped_notebooks_are_current(tmp_p
 def test_case_notebook_is_one_call():
     nb = nbformat.read(NOTEBOOKS / "cases" / "rl-no-red-flags.ipynb", 4)
     assert [c.cell_type for c in nb.cells] == ["code"]
-    assert nb.cells[0].source == 'from casebook.app import case_app\n\ncase_app("rl-no-red-flags")'
+    assert nb.cells[0].source == 'from casebook.apps import case_app\n\ncase_app("rl-no-red-flags")'
 
 
 def test_answer_key_cells_are_checked_and_saved_with_outputs():

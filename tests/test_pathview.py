@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from casebook.loading import SHIPPED_ROOT, load_library
-from casebook.pathview import path_svg
-from casebook.scoring import answer_key
+from casebook.content.loading import SHIPPED_ROOT, load_library
+from casebook.rules.scoring import answer_key
+from casebook.ui.pathview import path_svg
 
 SMALL = Path(__file__).parent / "fixtures" / "small_library"
 NS = {"svg": "http://www.w3.org/2000/svg"}

@@ -3,7 +3,7 @@
 import pytest
 
 from casebook.errors import ScoringError
-from casebook.play import Play
+from casebook.rules.play import Play
 
 
 def test_submission_is_recorded_before_feedback(mini, mini_case):

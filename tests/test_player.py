@@ -18,12 +18,12 @@ import ipywidgets as w
 import pytest
 from widget_tree import by_class, one, synced_state, visible
 
-from casebook.app import case_app
+from casebook.apps import case_app
+from casebook.content.loading import SHIPPED_ROOT, case_ids, load_library
+from casebook.content.validation import validate
 from casebook.errors import CasebookError
-from casebook.loading import SHIPPED_ROOT, case_ids, load_library
-from casebook.play import CONFIDENCE, Play
-from casebook.player import CasePlayer, ErrorScreen
-from casebook.validation import validate
+from casebook.rules.play import CONFIDENCE, Play
+from casebook.ui.player import CasePlayer, ErrorScreen
 
 SMALL = Path(__file__).parent / "fixtures" / "small_library"
 SHIPPED_CASES = sorted(case_ids(SHIPPED_ROOT))
@@ -406,7 +406,7 @@ def test_shipped_case_keeps_its_key_out_of_the_browser_at_every_stage(shipped, c
 
 def test_the_start_up_path_imports_no_heavy_libraries():
     """`case_app` imports only what a play needs (see `python -X importtime`)."""
-    code = ("import sys; from casebook.app import case_app; "
+    code = ("import sys; from casebook.apps import case_app; "
             "assert type(case_app('knee-simple')).__name__ == 'CasePlayer'; "
             "print(sorted({m.split('.')[0] for m in sys.modules} & "
             "{'pandas', 'numpy', 'matplotlib', 'sqlalchemy', 'alembic', 'nbformat', 'nbclient'}))")

@@ -10,12 +10,11 @@ import pytest
 import sqlalchemy as sa
 from widget_tree import one
 
-from casebook import database, store
-from casebook.app import home_app
-from casebook.home import broken_cases
-from casebook.loading import SHIPPED_ROOT, load_library
-from casebook.play import Play
-from casebook.progress import (
+from casebook.apps import home_app
+from casebook.content.loading import SHIPPED_ROOT, load_library
+from casebook.records import database, store
+from casebook.rules.play import Play
+from casebook.selfstudy.progress import (
     CaseProgress,
     case_order,
     case_progress,
@@ -24,6 +23,7 @@ from casebook.progress import (
     progress,
     what_next,
 )
+from casebook.ui.home import broken_cases
 
 SMALL = Path(__file__).parent / "fixtures" / "small_library"
 PERFECT = {"knee-simple": {"first-visit": ["rest"], "after-rest": ["xray", "refer"]},
@@ -240,7 +240,7 @@ def test_rule_4_then_5_once_everything_is_done(shipped):
 
 
 def test_case_progress_is_a_pure_function_of_the_records(library):
-    from casebook.progress import AttemptRecord
+    from casebook.selfstudy.progress import AttemptRecord
 
     at = datetime(2025, 3, 1, tzinfo=UTC)
     records = [

@@ -4,10 +4,10 @@ from conftest import VALID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from casebook.engine import evaluate
-from casebook.loading import SHIPPED_ROOT, load_library
-from casebook.models import Verdict
-from casebook.scoring import score_case, stage_findings
+from casebook.content.loading import SHIPPED_ROOT, load_library
+from casebook.content.models import Verdict
+from casebook.rules.engine import evaluate
+from casebook.rules.scoring import score_case, stage_findings
 
 LIBRARIES = [load_library(SHIPPED_ROOT), load_library(VALID)]
 PAIRS = [(lib.guideline_for(c), c) for lib in LIBRARIES for c in lib.cases.values()]

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from casebook import database, records, store
 from casebook.cli import main
-from casebook.play import Submission
+from casebook.records import database, store
+from casebook.records import frames as records
+from casebook.rules.play import Submission
 
 
 def answer(stage, choices, verdicts, points, at, case="mini-case", safety=()):

@@ -2,9 +2,9 @@
 
 import pytest
 
+from casebook.content.models import Verdict
 from casebook.errors import ScoringError
-from casebook.models import Verdict
-from casebook.scoring import answer_key, score_case, stage_findings
+from casebook.rules.scoring import answer_key, score_case, stage_findings
 
 
 def stage_points(mini, mini_case, **answers):
@@ -32,7 +32,7 @@ def test_single_answer_scores_one_half_zero(mini, mini_case):
 
 def test_acceptable_single_answer_scores_half(mini, mini_case):
     key = answer_key(mini, mini_case)[1]
-    from casebook.scoring import StageKey, score_stage
+    from casebook.rules.scoring import StageKey, score_stage
 
     single = StageKey(key.stage, key.context, 1, key.options)
     assert score_stage(single, ["rest"]).points == 0.5

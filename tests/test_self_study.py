@@ -13,10 +13,11 @@ import pytest
 import sqlalchemy as sa
 from widget_tree import by_class, one, synced_state, visible
 
-from casebook import database, records, store
-from casebook.app import case_app, home_app
-from casebook.identity import page_query
-from casebook.player import CasePlayer
+from casebook.apps import case_app, home_app
+from casebook.records import database, store
+from casebook.records import frames as records
+from casebook.selfstudy.identity import page_query
+from casebook.ui.player import CasePlayer
 
 SMALL = Path(__file__).parent / "fixtures" / "small_library"
 NOT_SAVED = "Your answer was not saved, try again."
@@ -291,7 +292,7 @@ def test_the_home_page_shows_progress_and_what_to_try_next(db, monkeypatch):
 
 
 def test_a_named_case_page_loads_no_pandas_or_matplotlib(tmp_path):
-    code = ("import sys; from casebook.app import case_app; "
+    code = ("import sys; from casebook.apps import case_app; "
             "assert type(case_app('knee-simple')).__name__ == 'CasePlayer'; "
             "assert 'sqlalchemy' in sys.modules; "
             "print(sorted({m.split('.')[0] for m in sys.modules} & "

@@ -15,7 +15,7 @@ from tornado.websocket import websocket_connect
 from traitlets.config.loader import PyFileConfigLoader
 from voila_server import VoilaServer, case_notebooks, get
 
-from casebook.serving import CONFIG_DIR, LearnerVoila, voila_argv
+from casebook.serve.servers import CONFIG_DIR, LearnerVoila, voila_argv
 
 CAP = 3
 UNCONNECTED = 15  # seconds: longer than a few cold page loads on a busy 2-core machine

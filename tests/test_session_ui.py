@@ -19,13 +19,15 @@ from pathlib import Path
 import pytest
 from widget_tree import by_class, one, synced_state, visible
 
-from casebook import room, sessions, store
-from casebook.app import case_app
-from casebook.loading import load_library
-from casebook.player import CasePlayer
-from casebook.polling import POLL_SECONDS, Poller
-from casebook.session_console import InstructorConsole
-from casebook.session_ui import JoinBox, RoomFollower
+from casebook.apps import case_app
+from casebook.content.loading import load_library
+from casebook.records import store
+from casebook.sessions import machine as sessions
+from casebook.sessions import room
+from casebook.sessions.console import InstructorConsole
+from casebook.sessions.learner import JoinBox, RoomFollower
+from casebook.sessions.polling import POLL_SECONDS, Poller
+from casebook.ui.player import CasePlayer
 
 SMALL = Path(__file__).parent / "fixtures" / "small_library"
 LIBRARY = load_library(SMALL)

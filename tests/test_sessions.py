@@ -20,12 +20,15 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from casebook import database, room, session_report, sessions, store
 from casebook.cli import main
+from casebook.content.loading import load_library
 from casebook.errors import CasebookError
-from casebook.loading import load_library
-from casebook.scoring import answer_key
-from casebook.sessions import SessionError
+from casebook.records import database, store
+from casebook.rules.scoring import answer_key
+from casebook.sessions import machine as sessions
+from casebook.sessions import report as session_report
+from casebook.sessions import room
+from casebook.sessions.machine import SessionError
 
 SMALL = Path(__file__).parent / "fixtures" / "small_library"
 LIBRARY = load_library(SMALL)

@@ -12,8 +12,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from casebook import database, store
-from casebook.play import Play, Submission
+from casebook.records import database, store
+from casebook.rules.play import Play, Submission
 
 
 def make_submission(stage="first-visit", choices=("rest",), case="mini-case", **kw) -> Submission:

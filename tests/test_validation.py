@@ -3,8 +3,8 @@
 import pytest
 from conftest import BROKEN, VALID
 
-from casebook.loading import load_library
-from casebook.validation import validate
+from casebook.content.loading import load_library
+from casebook.content.validation import validate
 
 MINI_GUIDELINE = VALID / "guidelines" / "mini.yaml"
 MINI_CASE = VALID / "mini-case.yaml"

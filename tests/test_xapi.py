@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from casebook import database, store, xapi
 from casebook.cli import main
-from casebook.play import Submission
+from casebook.records import database, store, xapi
+from casebook.rules.play import Submission
 
 BASE = "https://casebook.hospital.example"
 

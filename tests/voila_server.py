@@ -1,7 +1,7 @@
-"""A real casebook Voila server for tests and benchmarks: `python -m casebook.serving` on free
+"""A real casebook Voila server for tests and benchmarks: `python -m casebook.serve.servers` on free
 loopback ports.
 
-Started as `make serve` starts it (both servers, casebook/serving_config/voila.py), with CASEBOOK_* settings
+Started as `make serve` starts it (both servers, casebook/serve/config/voila.py), with CASEBOOK_* settings
 handed in through the environment; stopped (SIGTERM, then SIGKILL) with every kernel it
 started. Every wait is bounded; a server that does not come up raises with its log.
 """
@@ -68,7 +68,7 @@ class VoilaServer:
     def start(self, timeout: float = 120) -> VoilaServer:
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "casebook.serving", f"--port={self.port}",
+                [sys.executable, "-m", "casebook.serve.servers", f"--port={self.port}",
                  f"--instructor-port={self.instructor_port}", f"--notebooks={self.notebooks}"],
                 cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True)  # its own process group: stopped with its kernels

@@ -1,6 +1,6 @@
 """One real casebook Voila server and one headless Debian Chromium for the whole browser suite.
 
-The server is `python -m casebook.serving` (what `make serve` runs) on free loopback ports with
+The server is `python -m casebook.serve.servers` (what `make serve` runs) on free loopback ports with
 the shipped config; Chromium is /usr/bin/chromium (never a downloaded build). Every page
 aborts and records any request leaving 127.0.0.1, so a test can assert the app ran offline.
 Each page is left by navigating away, which fires Voila's unload beacon and frees its kernel.

@@ -17,9 +17,9 @@ import pytest
 from playwright.sync_api import Page, expect
 from voila_server import case_notebooks
 
-from casebook.loading import load_library
-from casebook.models import Stage, Verdict
-from casebook.scoring import StageKey, answer_key, score_case
+from casebook.content.loading import load_library
+from casebook.content.models import Stage, Verdict
+from casebook.rules.scoring import StageKey, answer_key, score_case
 
 pytestmark = pytest.mark.browser
 

@@ -10,9 +10,10 @@ import pytest
 from playwright.sync_api import Page, expect
 from voila_server import VoilaServer, case_notebooks
 
-from casebook import records, store
-from casebook.loading import load_library
-from casebook.scoring import answer_key
+from casebook.content.loading import load_library
+from casebook.records import frames as records
+from casebook.records import store
+from casebook.rules.scoring import answer_key
 
 pytestmark = pytest.mark.browser
 

@@ -1,6 +1,6 @@
 """A class session in Chromium: the instructor's page on the instructors' server and three
 learners' case apps on the learners' server, in one browser (a context per person), against
-`python -m casebook.serving` with a database of its own.
+`python -m casebook.serve.servers` with a database of its own.
 
 The instructor opens the session that `casebook session new` printed, learners join with a
 hostile, an empty and a unicode nickname, and the room votes, sees nothing of the key or of one
@@ -19,9 +19,9 @@ import pytest
 from playwright.sync_api import Page, expect
 from voila_server import VoilaServer, get
 
-from casebook.loading import load_library
-from casebook.models import Verdict
-from casebook.scoring import answer_key
+from casebook.content.loading import load_library
+from casebook.content.models import Verdict
+from casebook.rules.scoring import answer_key
 
 pytestmark = pytest.mark.browser
 

@@ -1,0 +1,8 @@
+"""Rules: the guideline engine, the scorer, a play-through and the one definition of each measure.
+
+Pure functions over content models: a verdict for every action (engine), points for a stage
+and a case (scoring), a learner's progress through a case (play), and `measures`, where stage
+points, case score, concordance, safety events, playability and which vote counts are defined
+once for every view. May import: `casebook.content`, `casebook.errors`. Never ipywidgets,
+SQLAlchemy, pandas or Voila.
+"""

@@ -1,0 +1,221 @@
+"""A learner's progress from their records: cases done, best and last score, safety events, and
+what to try next.
+
+`learner_attempts` reads one learner's attempts with SQLAlchemy (the home page is a learner's
+start-up path, so no pandas); the rest are pure functions of those records and the library.
+
+- A case is *done* once an attempt at it has every stage answered (finished or not: a finish
+  that failed to write does not undo the answers). Its score is the mean of its stages'
+  points, as `casebook.rules.scoring` scores a case; a re-vote counts instead of the first vote.
+- *best* is the best score of a done attempt, *last* the score of the latest done attempt,
+  and *last safety events* the harmful choices in that latest done attempt.
+- A case is *in progress* when its latest unfinished self-study attempt (not in a teaching
+  session) under the current guideline version has some stages but not all answered: the case
+  app resumes it (`store.open_attempt`). Attempts in sessions the learner joined under their
+  name count for done, scores and safety events like any other.
+
+What to try next, first rule that applies (`what_next`):
+
+1. resume the in-progress case started most recently;
+2. retry the done case whose last attempt had the most safety events (ties: lower last score);
+3. start the first case not done, in listing order, of the guideline with the smallest share
+   of its cases done (ties: listing order);
+4. retry the done case with the lowest best score below 100%;
+5. otherwise everything is done, with no safety event in any last attempt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from casebook.content.loading import Library
+from casebook.records import database
+
+Key = tuple[str, str]  # a guideline, as (id, version)
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """One attempt as progress needs it: stage -> points (latest round) and harmful choices."""
+
+    attempt_id: str
+    case_id: str
+    guideline_version: str
+    started_at: datetime
+    finished_at: datetime | None
+    points: Mapping[str, float] = field(default_factory=dict)
+    safety_events: int = 0
+    session_id: str | None = None
+
+
+@dataclass(frozen=True)
+class CaseProgress:
+    case_id: str
+    attempts: int = 0
+    done: bool = False
+    best: float | None = None
+    last: float | None = None
+    last_safety_events: int = 0
+    safety_events: int = 0
+    answered: int | None = None  # stages answered in the attempt to resume; None: nothing to resume
+    resume_started: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    kind: str  # resume, retry-safety, new, retry-score, all-done
+    case_id: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    learner: str
+    cases: Mapping[str, CaseProgress]
+    next: Suggestion
+
+    @property
+    def done(self) -> int:
+        return sum(p.done for p in self.cases.values())
+
+    @property
+    def safety_events(self) -> int:
+        return sum(p.safety_events for p in self.cases.values())
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+def find_learner(engine: Engine, name: str) -> str | None:
+    """The id of the learner with this display name, or None: reading registers nobody."""
+    query = sa.select(database.learners.c.id).where(database.learners.c.display_name == name)
+    with database.guard(engine, "cannot look up the learner"), database.reading(engine) as conn:
+        return conn.scalar(query)
+
+
+def learner_attempts(engine: Engine, name: str) -> list[AttemptRecord]:
+    """Every attempt of the learner with this display name, oldest first ([] if none)."""
+    a, s, learners = database.attempts.c, database.submissions.c, database.learners.c
+    query = (sa.select(a.id, a.case_id, a.guideline_version, a.started_at, a.finished_at,
+                       a.session_id, s.stage_id, s.points, s.safety_events)
+             .select_from(database.attempts.join(database.learners, learners.id == a.learner_id)
+                          .outerjoin(database.submissions, s.attempt_id == a.id))
+             .where(learners.display_name == name)
+             .order_by(a.started_at, a.id, s.round))
+    with database.guard(engine, "cannot read the learner's progress"), database.reading(engine) as conn:
+        rows = conn.execute(query).all()
+    found: dict[str, dict] = {}
+    for row in rows:
+        attempt = found.setdefault(row.id, dict(
+            attempt_id=row.id, case_id=row.case_id, guideline_version=row.guideline_version,
+            started_at=row.started_at, finished_at=row.finished_at, session_id=row.session_id,
+            points={}, harmful={}))
+        if row.stage_id is not None:  # a later round replaces an earlier one
+            attempt["points"][row.stage_id] = row.points
+            attempt["harmful"][row.stage_id] = len(row.safety_events or [])
+    return [AttemptRecord(safety_events=sum(r.pop("harmful").values()), **r)
+            for r in found.values()]
+
+
+# --- pure functions ----------------------------------------------------------------------
+
+
+def case_order(library: Library, playable: Collection[str]) -> list[tuple[Key, str]]:
+    """(guideline key, case id) of the playable cases, in the home page's listing order."""
+    order = []
+    for key in sorted({(c.guideline.id, c.guideline.version) for c in library.cases.values()}):
+        guideline = library.guidelines.get(key)
+        contexts = [c.id for c in guideline.contexts] if guideline else []
+        cases = [c for c in library.cases.values()
+                 if (c.guideline.id, c.guideline.version) == key and c.id in playable]
+        cases.sort(key=lambda c: (contexts.index(c.context) if c.context in contexts
+                                  else len(contexts), c.context, c.id))
+        order += [(key, c.id) for c in cases]
+    return order
+
+
+def case_progress(records: Sequence[AttemptRecord], case_id: str, stages: int,
+                  version: str) -> CaseProgress:
+    """One case's progress from the learner's attempts at it (`stages`: its number of stages)."""
+    mine = [r for r in records if r.case_id == case_id]
+    complete = [r for r in mine if len(r.points) >= stages]
+    scores = [sum(r.points.values()) / stages for r in complete]
+    resumable = [r for r in mine if r.finished_at is None and r.session_id is None
+                 and r.guideline_version == version and len(r.points) < stages]
+    resume = resumable[-1] if resumable and resumable[-1].points else None
+    return CaseProgress(
+        case_id=case_id, attempts=len(mine), done=bool(complete),
+        best=max(scores) if scores else None, last=scores[-1] if scores else None,
+        last_safety_events=complete[-1].safety_events if complete else 0,
+        safety_events=sum(r.safety_events for r in mine),
+        answered=len(resume.points) if resume else None,
+        resume_started=resume.started_at if resume else None,
+    )
+
+
+def progress(learner: str, records: Sequence[AttemptRecord], library: Library,
+             playable: Collection[str]) -> Progress:
+    """The learner's progress over the playable cases, with what to try next."""
+    order = case_order(library, playable)
+    cases = {}
+    for _, case_id in order:
+        case = library.cases[case_id]
+        cases[case_id] = case_progress(records, case_id, len(case.stages),
+                                       case.guideline.version)
+    return Progress(learner, cases, what_next(cases, order, library))
+
+
+def what_next(cases: Mapping[str, CaseProgress], order: Sequence[tuple[Key, str]],
+              library: Library) -> Suggestion:
+    """The first of the module's five rules that applies."""
+    rank = {case_id: n for n, (_, case_id) in enumerate(order)}
+    started = [p for p in cases.values() if p.answered is not None]
+    if started:
+        p = max(started, key=lambda p: (p.resume_started, -rank[p.case_id]))
+        n = len(library.cases[p.case_id].stages)
+        return Suggestion("resume", p.case_id, f"You stopped part way through this case "
+                          f"({p.answered} of {n} stages answered): carry on where you left off.")
+    unsafe = [p for p in cases.values() if p.done and p.last_safety_events]
+    if unsafe:
+        p = min(unsafe, key=lambda p: (-p.last_safety_events, p.last, rank[p.case_id]))
+        return Suggestion("retry-safety", p.case_id, f"Your last attempt here chose a harmful "
+                          f"step ({_events(p.last_safety_events)}): try it again.")
+    fresh = _first_new(cases, order, library)
+    if fresh is not None:
+        return fresh
+    improvable = [p for p in cases.values() if p.done and p.best is not None and p.best < 1]
+    if improvable:
+        p = min(improvable, key=lambda p: (p.best, rank[p.case_id]))
+        return Suggestion("retry-score", p.case_id,
+                          f"Your best score here is {p.best:.0%}: try again to improve it.")
+    return Suggestion("all-done", None, "You have done every case, with no safety event in your "
+                      "last attempts. Try any case again to keep it fresh.")
+
+
+def _events(n: int) -> str:
+    return f"{n} safety event{'s' if n != 1 else ''}"
+
+
+def _first_new(cases: Mapping[str, CaseProgress], order: Sequence[tuple[Key, str]],
+               library: Library) -> Suggestion | None:
+    """Rule 3: the first case not done in the guideline with the smallest share done."""
+    groups: dict[Key, list[str]] = {}
+    for key, case_id in order:
+        groups.setdefault(key, []).append(case_id)
+    open_groups = [(sum(cases[c].done for c in ids) / len(ids), n, key)
+                   for n, (key, ids) in enumerate(groups.items())
+                   if not all(cases[c].done for c in ids)]
+    if not open_groups:
+        return None
+    _, _, key = min(open_groups)
+    ids = groups[key]
+    case_id = next(c for c in ids if not cases[c].done)
+    title = library.guidelines[key].title
+    done = sum(cases[c].done for c in ids)
+    return Suggestion("new", case_id, f"The next case you have not done in “{title}”, the "
+                      f"guideline you have done least of ({done} of {len(ids)} cases).")

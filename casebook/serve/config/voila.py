@@ -1,0 +1,73 @@
+# Voila's configuration for the casebook: the only config file `python -m casebook.serve.servers`
+# (and so `make serve`) reads; nothing from ~/.jupyter or the working directory is used.
+# `c.Voila...` applies to both servers, `c.LearnerVoila...` / `c.InstructorVoila...` to one.
+# Ports and folders come from the command line (casebook/serve/servers.py); the numbers a person
+# may want to change for a session come from CASEBOOK_* environment variables:
+#
+#   CASEBOOK_POOL_SIZE=1        warm kernels kept per learner notebook (0: no preheating)
+#   CASEBOOK_POOL=cases/x.ipynb=30,index.ipynb=30
+#                               per-notebook pool sizes, to warm one case for a class
+#   CASEBOOK_MAX_KERNELS=40     kernels learners' pages may hold; past it a 503 "busy" page
+#   CASEBOOK_CULL_UNCONNECTED=60  seconds a kernel may go with no page connected (its page
+#                               never connected, or closed without shutting it down)
+#   CASEBOOK_CULL_IDLE=3600     seconds before an idle kernel is culled, connected or not
+#   CASEBOOK_CULL_INTERVAL=15   seconds between culling sweeps
+#   CASEBOOK_INSTRUCTOR_MAX_KERNELS=8  the same cap on the instructors' server
+#
+# Memory ceiling: (CASEBOOK_MAX_KERNELS + every pool) kernels of ~50 MB each.
+import os
+
+
+def env_int(name, default):
+    return int(os.environ.get(name) or default)
+
+
+def pool_sizes():
+    pools = {"default": {"pool_size": env_int("CASEBOOK_POOL_SIZE", 1)}}
+    for item in filter(None, os.environ.get("CASEBOOK_POOL", "").split(",")):
+        notebook, _, size = item.partition("=")
+        pools[notebook.strip()] = {"pool_size": int(size)}
+    return pools
+
+
+c = get_config()  # noqa: F821 (traitlets provides it)
+
+# Loopback only, a fixed port (no silent move to another one), no browser.
+c.Voila.ip = "127.0.0.1"
+c.Voila.port_retries = 0
+c.Voila.open_browser = False
+
+# Learners see the apps, never the code, the tracebacks, or another template or theme.
+c.VoilaConfiguration.strip_sources = True
+c.VoilaConfiguration.show_tracebacks = False
+c.VoilaConfiguration.allow_template_override = "NO"
+c.VoilaConfiguration.allow_theme_override = "NO"
+c.VoilaConfiguration.file_allowlist = [r".*\.(png|jpg|jpeg|gif|svg)"]
+
+# A notebook's outputs may come late while a pool of kernels starts on a busy machine; nbclient
+# drops whatever comes after iopub_timeout (default 4 s), leaving a page without its widget.
+c.VoilaExecutor.iopub_timeout = 60
+
+# Kernels talk to the server over Unix sockets in Voila's connection folder: no TCP ports,
+# so no race for ports when a pool of kernels starts at once (jupyter_client#487).
+c.KernelManager.transport = "ipc"
+
+# Kernels: counted, and culled when idle or when no page is connected to them.
+c.VoilaConfiguration.multi_kernel_manager_class = "casebook.serve.servers.CasebookKernelManager"
+c.CasebookKernelManager.unconnected_timeout = env_int("CASEBOOK_CULL_UNCONNECTED", 60)
+c.CasebookKernelManager.cull_idle_timeout = env_int("CASEBOOK_CULL_IDLE", 3600)
+c.CasebookKernelManager.cull_interval = env_int("CASEBOOK_CULL_INTERVAL", 15)
+c.CasebookKernelManager.cull_connected = True  # a tab left open an hour frees its kernel
+
+# Learners: home page at /, instructor notebooks refused, preheated kernels, a cap.
+c.LearnerVoila.home = "index.ipynb"
+c.LearnerVoila.private_dirs = ["instructor"]
+c.LearnerVoila.max_kernels = env_int("CASEBOOK_MAX_KERNELS", 40)
+POOLS = pool_sizes()
+c.LearnerVoila.VoilaConfiguration.preheat_kernel = any(p["pool_size"] > 0 for p in POOLS.values())
+c.LearnerVoila.VoilaConfiguration.default_pool_size = POOLS["default"]["pool_size"]
+c.VoilaKernelManager.kernel_pools_config = POOLS
+c.VoilaKernelManager.preheat_denylist = ["instructor/"]
+
+# Instructors: a few kernels started on demand.
+c.InstructorVoila.max_kernels = env_int("CASEBOOK_INSTRUCTOR_MAX_KERNELS", 8)

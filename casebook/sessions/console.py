@@ -1,0 +1,245 @@
+"""The instructor's page in a class session (notebooks/instructor/session.ipynb, served apart).
+
+The page opens a session with its join code and the instructor key that `casebook session new`
+printed (checked against the stored hash, `sessions.authenticate`); from then on it can also
+start new sessions, on any case, under the same key. It moves the room (open voting, close,
+re-vote, reveal, next stage, end), shows who joined and a live histogram of the open stage's
+votes with the share choosing the guideline's step and the count choosing a harmful one, and
+draws the report (tables, a matplotlib figure, CSV downloads).
+
+This screen shows the answer key as votes come in: do not project it before the reveal.
+Stable CSS classes for tests: `cb-console-code`, `cb-console-key`, `cb-console-open`,
+`cb-console-message`, `cb-console-title`, `cb-console-people`, `cb-console-stage`,
+`cb-action-<open|close|revote|reveal|next|end>`, `cb-histogram`, `cb-console-stats`,
+`cb-report-button`, `cb-report`, `cb-new-case`, `cb-new-session`.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from typing import TYPE_CHECKING
+
+import ipywidgets as w
+
+from casebook.content.loading import Library, load_library
+from casebook.errors import CasebookError
+from casebook.records import store
+from casebook.rules.scoring import StageKey, answer_key
+from casebook.sessions import machine as sessions
+from casebook.sessions import report as session_report
+from casebook.sessions import room
+from casebook.sessions.learner import tally_html
+from casebook.sessions.polling import POLL_SECONDS, Poller
+from casebook.ui.home import broken_cases
+from casebook.ui.markup import STYLE, error_html, esc, notice_html
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+log = logging.getLogger(__name__)
+
+ACTIONS = {"open": "Open voting", "close": "Close voting", "revote": "Re-vote (round 2)",
+           "reveal": "Reveal the answer", "next": "Next stage", "end": "End session"}
+
+
+def _classed(widget: w.Widget, css: str) -> w.Widget:
+    widget.add_class(css)
+    return widget
+
+
+def _show(widget: w.Widget, visible: bool) -> None:
+    widget.layout.display = None if visible else "none"
+
+
+def _csv_link(name: str, text: str) -> str:
+    data = base64.b64encode(text.encode("utf-8")).decode("ascii")
+    return (f'<a class="cb-report-csv" download="{esc(name)}" '
+            f'href="data:text/csv;charset=utf-8;base64,{data}">{esc(name)}</a>')
+
+
+class InstructorConsole(w.VBox):
+    """The instructor's session page. `url` (the database; default CASEBOOK_DB) is its value;
+    nothing touches the database before the instructor opens a session."""
+
+    def __init__(self, url: str | None = None, library: Library | None = None,
+                 poll_every: float = POLL_SECONDS):
+        super().__init__()
+        self.url = url
+        self._library = library or load_library()
+        self._cases = sorted(set(self._library.cases) - broken_cases(self._library))
+        self._engine: Engine | None = None
+        self._key: str | None = None  # kept in the kernel only, to start further sessions
+        self._state: sessions.SessionState | None = None
+        self._keys: list[StageKey] = []
+        self._poller = Poller(self.poll, poll_every)
+        self._login = self._login_row()
+        self._message = _classed(w.HTML(), "cb-console-message")
+        self._room = self._room_box()
+        _show(self._room, False)
+        self.children = [_classed(w.HTML(STYLE + notice_html()), "cb-notice"), self._login,
+                         self._message, self._room]
+
+    def _login_row(self) -> w.Widget:
+        style = {"description_width": "initial"}
+        self._code = _classed(w.Text(description="Join code", style=style), "cb-console-code")
+        self._key_box = _classed(w.Password(description="Instructor key", style=style),
+                                 "cb-console-key")
+        self._open = _classed(w.Button(description="Open session", button_style="primary"),
+                              "cb-console-open")
+        self._open.on_click(lambda _b: self.open_session(self._code.value, self._key_box.value))
+        return w.VBox([w.HTML("<h2>Class session (instructors)</h2><p>Open a session with the "
+                              "join code and instructor key that <code>casebook session new "
+                              "CASE</code> printed.</p>"),
+                       w.HBox([self._code, self._key_box, self._open])])
+
+    def _room_box(self) -> w.Widget:
+        self._title = _classed(w.HTML(), "cb-console-title")
+        self._people = _classed(w.HTML(), "cb-console-people")
+        self._stage = _classed(w.HTML(), "cb-console-stage")
+        self._buttons = {a: _classed(w.Button(description=label), f"cb-action-{a}")
+                         for a, label in ACTIONS.items()}
+        for action, button in self._buttons.items():
+            button.on_click(lambda _b, a=action: self.act(a))
+        self._histogram = _classed(w.HTML(), "cb-histogram")
+        self._stats = _classed(w.HTML(), "cb-console-stats")
+        self._report = _classed(w.HTML(), "cb-report")
+        report = _classed(w.Button(description="Show the report"), "cb-report-button")
+        report.on_click(lambda _b: self.show_report())
+        self._new_case = _classed(w.Dropdown(options=self._cases, description="Case"),
+                                  "cb-new-case")
+        new = _classed(w.Button(description="Start a new session"), "cb-new-session")
+        new.on_click(lambda _b: self.new_session(self._new_case.value))
+        return w.VBox([self._title, self._people, self._stage,
+                       w.HBox(list(self._buttons.values())), self._histogram, self._stats,
+                       report, self._report, w.HBox([self._new_case, new])])
+
+    # --- what the instructor does ------------------------------------------------------------
+
+    def open_session(self, code: str, key: str) -> bool:
+        """Open the session if `key` is its instructor key; the reason shown if not."""
+        try:
+            self._engine = self._engine or store.connect(self.url)
+            state = sessions.authenticate(self._engine, code, key)
+        except CasebookError as exc:
+            return self._fail(exc)
+        self._key, self._key_box.value = key, ""
+        return self._switch(state)
+
+    def new_session(self, case_id: str) -> bool:
+        """Start a session on `case_id` under the key this page was opened with."""
+        case = self._library.cases.get(case_id)
+        if self._key is None or case is None or case_id not in self._cases:
+            return self._fail(CasebookError("Open a session first, then choose a case."))
+        try:
+            state = sessions.create(self._engine, case, self._key)
+        except CasebookError as exc:
+            return self._fail(exc)
+        return self._switch(state)
+
+    def act(self, action: str) -> bool:
+        """Move the room: one of ACTIONS, refused if the session moved meanwhile."""
+        if self._state is None:
+            return False
+        try:
+            sessions.advance(self._engine, self._state, action, [k.stage for k in self._keys])
+        except CasebookError as exc:
+            self._fail(exc)
+            self.poll()
+            return False
+        self._message.value = ""
+        self.poll()
+        return True
+
+    def show_report(self) -> None:
+        """Tables, the figure and the CSV files of the session so far."""
+        try:
+            report = session_report.build(self._engine, self._state.join_code, self._library)
+        except CasebookError as exc:
+            self._fail(exc)
+            return
+        links = " ".join(_csv_link(name, text)
+                         for name, text in session_report.csv_files(report).items())
+        self._report.value = (session_report.report_html(report)
+                              + f'<div class="cb-report-plot">{session_report.report_svg(report)}'
+                              f"</div><p>Download: {links}</p>")
+
+    # --- what the page shows -----------------------------------------------------------------
+
+    def _fail(self, exc: CasebookError) -> bool:
+        log.warning("session console: %s", exc)
+        self._message.value = error_html(str(exc))
+        return False
+
+    def _switch(self, state: sessions.SessionState) -> bool:
+        case = self._library.cases.get(state.case_id)
+        guideline = self._library.guideline_for(case) if case is not None else None
+        if case is None or guideline is None:
+            return self._fail(CasebookError(f"The case {state.case_id!r} of session "
+                                            f"{state.join_code} is not in the content."))
+        self._state, self._case, self._keys = state, case, answer_key(guideline, case)
+        self._message.value, self._report.value = "", ""
+        _show(self._login, False)
+        _show(self._room, True)
+        self.poll()
+        self._poller.start()
+        return True
+
+    def poll(self) -> bool:
+        """Read the session, who joined and the open stage's votes once, and show them."""
+        try:
+            state = sessions.state(self._engine, self._state.id)
+            names = room.nicknames(self._engine, state.id)
+            votes = room.votes(self._engine, state.id, state.stage_id)
+        except CasebookError as exc:
+            log.warning("session %s not read: %s", self._state.join_code, exc)
+            self._message.value = error_html("Lost contact with the session; trying again…")
+            return True
+        self._state = state
+        self._render(state, names, votes)
+        return not state.ended
+
+    def _render(self, state: sessions.SessionState, names: list[str],
+                votes: list[room.Vote]) -> None:
+        self._title.value = (f"<h2>Session <strong class='cb-join-code-shown'>"
+                             f"{esc(state.join_code)}</strong>: {esc(self._case.title)}</h2>"
+                             "<p>Learners open any case, enter this code under <em>In a class "
+                             "session?</em>, and choose Join.</p>")
+        self._people.value = (f"<p><strong data-count='{len(names)}'>{len(names)} joined"
+                              "</strong>: " + ", ".join(f"<span class='cb-nickname'>{esc(n)}"
+                                                        "</span>" for n in names) + "</p>")
+        stages = [k.stage for k in self._keys]
+        for action, button in self._buttons.items():
+            button.disabled = not state.allows(action)
+        last = state.stage_id == stages[-1]
+        self._buttons["next"].description = "Finish (end session)" if last else "Next stage"
+        if state.ended:
+            self._stage.value = "<p><strong>The session has ended.</strong></p>"
+            return
+        number = stages.index(state.stage_id) + 1
+        stage = self._case.stage(state.stage_id)
+        again = " (re-vote)" if state.round == 2 else ""
+        self._stage.value = (f"<h3>Stage {number} of {len(stages)}: {esc(stage.title)}</h3>"
+                             f"<p data-phase='{esc(state.phase)}' data-round='{state.round}'>"
+                             f"Phase: <strong>{esc(state.phase)}</strong>{again}</p>")
+        key = self._keys[number - 1]
+        tallies = [room.tally(votes, key, r) for r in range(1, state.round + 1)]
+        self._histogram.value = "".join(tally_html(key, t, show_key=True) for t in tallies)
+        self._stats.value = "".join(self._stats_html(t) for t in tallies)
+
+    @staticmethod
+    def _stats_html(t: room.Tally) -> str:
+        share = "-" if t.share is None else f"{t.share:.0%}"
+        return (f"<p class='cb-stats-round' data-round='{t.round}' data-voters='{t.voters}' "
+                f"data-concordant='{t.concordant}' data-harmful='{t.harmful}'>Round {t.round}: "
+                f"{t.voters} voted; chose the guideline's step: {t.concordant} ({share}); "
+                f"chose a harmful step: {t.harmful}</p>")
+
+    def close(self) -> None:
+        self._poller.stop()
+        super().close()
+
+
+def session_console(url: str | None = None) -> InstructorConsole:
+    """The instructor's session page (what notebooks/instructor/session.ipynb shows)."""
+    return InstructorConsole(url)

@@ -1,0 +1,322 @@
+"""A class session on a learner's page: the way in from a case app, and the screen that follows
+the instructor.
+
+Each Voila page runs its own kernel, so the room is followed through the database: the learner's
+page reads the session's row about once a second (`casebook.sessions.polling.Poller`, stopped when the
+widget closes or the session ends) and shows what the row says.
+Nothing of the answer key, and nothing of another learner, reaches a learner's widgets before
+the reveal: the form carries the options' labels only, a vote is acknowledged only once it is
+recorded, and verdicts, rationales and the room's tally are put into widgets after the reveal.
+The tally never carries a name, and is shown only once `ROOM_MIN` learners have voted.
+
+SQLAlchemy and the session modules load when a learner clicks Join, so a case app stays light.
+Stable CSS classes for tests: `cb-join-code`, `cb-join-nickname`, `cb-join`, `cb-join-message`,
+`cb-room-who`, `cb-room-status`, `cb-room-ack`, `cb-feedback`, `cb-room-tally`, `cb-summary`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import ipywidgets as w
+
+from casebook.errors import CasebookError
+from casebook.rules.scoring import CaseResult, StageKey, max_choices
+from casebook.sessions.polling import POLL_SECONDS, Poller
+from casebook.ui.markup import (
+    case_header_html,
+    case_review_line,
+    error_html,
+    esc,
+    feedback_html,
+    notice_html,
+    summary_html,
+    vignette_html,
+)
+from casebook.ui.player import CasePlayer, StageForm
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from casebook.content.models import Case, Guideline
+    from casebook.rules.play import Submission
+    from casebook.sessions.machine import SessionState
+    from casebook.sessions.room import Participant, Tally
+
+log = logging.getLogger(__name__)
+
+ROOM_MIN = 3  # fewer votes than this and a tally would point at someone's answer
+LOST = "Lost contact with the session; trying again…"
+
+
+def _classed(widget: w.Widget, css: str) -> w.Widget:
+    widget.add_class(css)
+    return widget
+
+
+def tally_html(key: StageKey, tally: Tally, show_key: bool) -> str:
+    """The votes per option as bars; with `show_key`, the guideline's steps and harms marked."""
+    rows = []
+    for option in key.options:
+        count = tally.counts[option.option]
+        share = count / tally.voters if tally.voters else 0.0
+        mark = {"recommended": " <em>(guideline's step)</em>",
+                "harmful": " <em>(harmful)</em>"}.get(option.verdict.value, "") if show_key else ""
+        rows.append(f'<tr class="cb-tally-row" data-option="{esc(option.option)}" '
+                    f'data-count="{count}"><th scope="row" style="text-align:left; '
+                    f'font-weight:normal">{esc(option.text)}{mark}</th><td>'
+                    f'<span style="display:inline-block; background:#0969da; height:0.9em; '
+                    f'width:{12 * share:.2f}em"></span> {count} ({share:.0%})</td></tr>')
+    again = "re-vote" if tally.round == 2 else "first vote"
+    return (f'<table class="cb-tally" data-round="{tally.round}" data-voters="{tally.voters}">'
+            f"<caption>Round {tally.round} ({again}): {tally.voters} "
+            f"vote{'s' if tally.voters != 1 else ''}</caption>{''.join(rows)}</table>")
+
+
+class JoinBox(w.VBox):
+    """The way into a class session from a case app: a join code, a nickname (optional: one is
+    made up), and Join. `url` (the database; default CASEBOOK_DB) is the one public value."""
+
+    def __init__(self, url: str | None = None, poll_every: float = POLL_SECONDS):
+        super().__init__()
+        self.url = url
+        self._engine: Engine | None = None  # connected at the first Join
+        self._poll_every = poll_every
+        self._callbacks: list[Callable[[RoomFollower], None]] = []
+        style = {"description_width": "initial"}
+        self._code = _classed(w.Text(description="Join code", placeholder="e.g. K7Q2MX",
+                                     style=style), "cb-join-code")
+        self._nickname = _classed(w.Text(description="Nickname (optional)",
+                                         placeholder="leave empty to get one", style=style),
+                                  "cb-join-nickname")
+        self._join = _classed(w.Button(description="Join session", tooltip="Join the class "
+                                       "session your instructor is running"), "cb-join")
+        self._message = _classed(w.HTML(), "cb-join-message")
+        self._join.on_click(self._clicked)
+        self.children = [w.HTML("<p><strong>In a class session?</strong> Enter the code on "
+                                "your instructor's screen. Other learners never see your "
+                                "nickname or your answers; your instructor does.</p>"),
+                         w.HBox([self._code, self._nickname, self._join]), self._message]
+
+    def on_joined(self, callback: Callable[[RoomFollower], None]) -> None:
+        """Call `callback` with the learner's session screen once they have joined."""
+        self._callbacks.append(callback)
+
+    def _clicked(self, _button: w.Button) -> None:
+        follower = self.join(self._code.value, self._nickname.value)
+        if follower is not None:
+            for callback in self._callbacks:
+                callback(follower)
+            follower.start()
+
+    def join(self, code: str, nickname: str) -> RoomFollower | None:
+        """The learner's session screen, or None with the reason shown in `cb-join-message`."""
+        from casebook.apps import load_case
+        from casebook.records import store
+        from casebook.sessions import machine as sessions
+        from casebook.sessions import room
+
+        try:
+            sessions.normalize_code(code)
+            room.clean_nickname(nickname)  # both checked before the database is touched
+            engine = self._engine = self._engine or store.connect(self.url)
+            state = sessions.find(engine, code)
+            case, guideline, _ = load_case(state.case_id)
+            participant = room.join(engine, state, nickname, case, guideline)
+        except sessions.SessionError as exc:
+            return self._refuse(str(exc))
+        except store.StoreError as exc:
+            log.warning("joining a session failed: %s", exc)
+            return self._refuse("The class session cannot be reached just now. Try again, "
+                                "or tell your instructor.")
+        except CasebookError as exc:  # the session's case is gone or fails validation
+            log.warning("the session's case cannot be shown: %s", exc)
+            return self._refuse("This session's case cannot be shown. Tell your instructor.")
+        self._message.value = ""
+        return RoomFollower(engine, participant, case, guideline, state, self._poll_every)
+
+    def _refuse(self, message: str) -> None:
+        self._message.value = error_html(message)
+        return None
+
+
+def offer_session(player: CasePlayer, url: str | None = None) -> CasePlayer:
+    """`player` with a `JoinBox` above its case; joining gives the page to the session."""
+    if isinstance(player, CasePlayer):
+        box = JoinBox(url)
+        box.on_joined(player.hand_over)
+        player.attach(box)
+    return player
+
+
+class RoomFollower(w.VBox):
+    """A learner's screen in a class session: the room's stage, Submit while voting is open,
+    feedback after the reveal. `play` (a `room.RoomPlay`, recording each vote) is its value."""
+
+    def __init__(self, engine: Engine, participant: Participant, case: Case,
+                 guideline: Guideline, state: SessionState, poll_every: float = POLL_SECONDS):
+        from casebook.sessions.room import RoomPlay
+
+        super().__init__()
+        self.play = RoomPlay(case, guideline, recorder=self._record)
+        self._engine, self._participant, self._state = engine, participant, state
+        self._form: StageForm | None = None
+        self._form_for: tuple[str | None, int] | None = None
+        self._voted: set[tuple[str, int]] = set()
+        self._revealed: dict[str, int] = {}  # stage -> round whose answer was revealed
+        self._status = _classed(w.HTML(), "cb-room-status")
+        self._ack = _classed(w.HTML(), "cb-room-ack")
+        self._feedback = _classed(w.HTML(), "cb-feedback")
+        self._tally = _classed(w.HTML(), "cb-room-tally")
+        self._summary = _classed(w.HTML(), "cb-summary")
+        self._forms = w.VBox()
+        self.children = [
+            _classed(w.HTML(notice_html(case_review_line(case, guideline))), "cb-notice"),
+            _classed(w.HTML(f"<p>Class session <strong>{esc(state.join_code)}</strong>. You "
+                            f"are <strong>{esc(participant.nickname)}</strong> (your "
+                            "instructor sees this name, other learners never do). "
+                            '<a href="../index.ipynb">Leave the session</a></p>'), "cb-room-who"),
+            w.HTML(case_header_html(case, guideline)), w.HTML(vignette_html(case)),
+            self._status, self._forms, self._ack, self._feedback, self._tally, self._summary]
+        self._poller = Poller(self.poll, poll_every)
+        self._apply(state)
+
+    def start(self) -> bool:
+        """Follow the room from now on (False without a running event loop: call `poll`)."""
+        return self._poller.start()
+
+    @property
+    def following(self) -> bool:
+        return self._poller.running
+
+    def poll(self) -> bool:
+        """Read the session once and show it; False once it has ended (polling stops)."""
+        from casebook.records import store
+        from casebook.sessions import machine as sessions
+
+        try:
+            state = sessions.state(self._engine, self._state.id)
+        except (store.StoreError, sessions.SessionError) as exc:
+            log.warning("session %s not read: %s", self._state.join_code, exc)
+            self._status.value = f"<p>{esc(LOST)}</p>"
+            return True
+        self._apply(state)
+        return not state.ended
+
+    def _apply(self, state: SessionState) -> None:
+        was_voting = self._state.phase == "voting"
+        self._state = state
+        if state.ended:
+            self._end()
+            return
+        self.play.stage_id = state.stage_id
+        if self._form_for != (state.stage_id, state.round):
+            self._new_form(state)
+        elif state.phase == "voting" and not was_voting:
+            self.play.shown()
+        self._form.regate()
+        self._status.value = f'<p role="status">{esc(self._status_text(state))}</p>'
+        if state.phase == "revealed" and self._revealed.get(state.stage_id) != state.round:
+            self._reveal(state)
+
+    def _new_form(self, state: SessionState) -> None:
+        if self._form is not None and self._form_for[0] != state.stage_id:
+            for widget in (self._ack, self._feedback, self._tally):
+                widget.value = ""
+        if self._form is not None:
+            self._form.close()
+        stages = self.play.case.stages
+        stage = self.play.current
+        self._form = StageForm(self.play.guideline, stage, stages.index(stage) + 1, len(stages),
+                               self._vote, gate=self._voting_open)
+        self._form_for = (state.stage_id, state.round)
+        self._forms.children = [self._form]
+        self._ack.value = ""
+        self.play.shown()
+
+    def _voting_open(self) -> bool:
+        s = self._state
+        return (not s.ended and s.phase == "voting" and self._form_for == (s.stage_id, s.round)
+                and (s.stage_id, s.round) not in self._voted)
+
+    def _status_text(self, s: SessionState) -> str:
+        voted = (s.stage_id, s.round) in self._voted
+        again = " (re-vote after the discussion)" if s.round == 2 else ""
+        return {
+            "waiting": "Waiting for your instructor to open voting on this stage.",
+            "voting": ("Voting is open; you have voted." if voted else
+                       f"Voting is open{again}: choose, then Submit."),
+            "closed": "Voting is closed. The answer comes when your instructor reveals it.",
+            "revealed": "The guideline's answer is revealed.",
+        }[s.phase]
+
+    def _record(self, submission: Submission) -> None:
+        from casebook.sessions.room import record_vote
+
+        record_vote(self._engine, self._participant, submission, self._form_for[1])
+
+    def _vote(self, chosen: list[str], confidence: str | None) -> None:
+        stage_id, round_ = self._form_for
+        from casebook.sessions.machine import SessionError
+
+        try:
+            self.play.submit(stage_id, chosen, confidence)  # recorded before it returns
+        except SessionError as exc:  # voting closed meanwhile, or a second vote
+            self._ack.value = error_html(str(exc))
+            return
+        except CasebookError as exc:
+            log.warning("vote at %s/%s not recorded: %s", self._state.join_code, stage_id, exc)
+            self._ack.value = error_html("Your vote was not recorded; please Submit again.")
+            return
+        self._voted.add((stage_id, round_))
+        self._form.lock()
+        self._ack.value = (f'<p role="status"><strong>Your vote is recorded</strong> (round '
+                           f"{round_}). Feedback comes when your instructor reveals the answer."
+                           "</p>")
+        self._status.value = f'<p role="status">{esc(self._status_text(self._state))}</p>'
+
+    def _reveal(self, state: SessionState) -> None:
+        from casebook.records import store
+        from casebook.sessions import machine as sessions
+        from casebook.sessions import room
+
+        stage = self.play.current
+        key = self.play.key(stage.id)
+        result = self.play.results.get(stage.id)
+        self._revealed[stage.id] = state.round
+        self._feedback.value = (
+            feedback_html(self.play.guideline, result, max_choices(stage)) if result else
+            "<p>You did not vote on this stage.</p><h4>The guideline recommends</h4><ul>"
+            + "".join(f"<li>{esc(o.text)}</li>" for o in key.recommended) + "</ul>")
+        try:
+            tally = room.tally(room.votes(self._engine, state.id, stage.id, named=False),
+                               key, state.round)
+        except (store.StoreError, sessions.SessionError) as exc:
+            log.warning("tally of %s/%s not read: %s", state.join_code, stage.id, exc)
+            return
+        self._tally.value = ("<h4>How the room voted</h4>" + tally_html(key, tally, True)
+                             if tally.voters >= ROOM_MIN else
+                             f"<p>The room's votes are shown once {ROOM_MIN} or more "
+                             "have voted.</p>")
+
+    def _end(self) -> None:
+        self._poller.stop()
+        if self._form is not None:
+            self._form.close()
+            self._form, self._forms.children = None, []
+        play = self.play
+        shown = tuple(play.results[s.id] for s in play.case.stages
+                      if s.id in play.results and s.id in self._revealed)
+        result = CaseResult(play.case.id, play.guideline.id, play.guideline.version, shown)
+        self._status.value = ('<p role="status"><strong>The session has ended.</strong> '
+                              "Thank you for taking part.</p>")
+        self._summary.value = summary_html(play.case, play.guideline, result, play.confidence, {})
+        self._ack.value = self._feedback.value = self._tally.value = ""
+
+    def close(self) -> None:
+        self._poller.stop()
+        if self._form is not None:
+            self._form.close()
+        super().close()

@@ -1,0 +1,143 @@
+"""A picture of the guideline's decision path through one case, the learner's choices marked.
+
+Drawn as an inline SVG string in Python: no graphviz, no network, nothing to install in the
+browser. Each stage is a row: the stage with the findings it revealed and the guideline
+context they put the case in, then every option with the guideline's verdict and the rule
+that gave it. Thick green arrows are the guideline's path (its recommended steps); the
+learner's choices carry a heavy outline and the words "your choice", so the picture does not
+rely on colour alone. All text from content is escaped.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterable, Mapping, Sequence
+from html import escape
+
+from casebook.content.models import Case, Guideline, Verdict
+from casebook.rules.scoring import OptionKey, StageKey
+
+COLOURS = {
+    Verdict.recommended: ("#dafbe1", "#1a7f37"),
+    Verdict.acceptable: ("#ddf4ff", "#0969da"),
+    Verdict.not_indicated: ("#f6f8fa", "#6e7781"),
+    Verdict.harmful: ("#ffebe9", "#cf222e"),
+}
+WIDTH = 780
+STAGE_X, STAGE_W = 10, 260
+OPTION_X, OPTION_W = 330, 440
+LINE, PAD, GAP, TOP = 15, 8, 8, 40
+
+
+def _text_lines(x: int, y: int, lines: Sequence[str], bold_first: bool = False) -> str:
+    out = []
+    for i, line in enumerate(lines):
+        weight = ' font-weight="bold"' if bold_first and i == 0 else ""
+        out.append(f'<text x="{x}" y="{y + (i + 1) * LINE}"{weight}>{escape(line)}</text>')
+    return "".join(out)
+
+
+def _box(x: int, y: int, w: int, lines: Sequence[str], fill: str, stroke: str,
+         stroke_width: float = 1.0, bold_first: bool = False) -> tuple[str, int]:
+    height = len(lines) * LINE + PAD
+    rect = (f'<rect x="{x}" y="{y}" width="{w}" height="{height}" rx="6" fill="{fill}" '
+            f'stroke="{stroke}" stroke-width="{stroke_width}"/>')
+    return rect + _text_lines(x + PAD, y, lines, bold_first), height
+
+
+def _stage_lines(guideline: Guideline, case: Case, key: StageKey, number: int) -> list[str]:
+    stage = case.stage(key.stage)
+    lines = textwrap.wrap(f"Stage {number}: {stage.title}", 38)
+    for name, value in stage.reveal.items():
+        finding = guideline.finding(name)
+        label = finding.label if finding else name
+        shown = ("yes" if value else "no") if isinstance(value, bool) else (
+            finding.values.get(value, value) if finding else value)
+        lines += textwrap.wrap(f"{label}: {shown}", 38, initial_indent="• ",
+                               subsequent_indent="  ")
+    context = guideline.context(key.context)
+    lines += textwrap.wrap(f"Context: {context.title if context else key.context}", 38)
+    return lines
+
+
+def _option_lines(option: OptionKey, chosen: bool) -> list[str]:
+    lines = textwrap.wrap(option.text, 60) or [option.option]
+    rule = option.judgement.rule or "context default"
+    mark = "  ✔ your choice" if chosen else ""
+    return lines + [f"{option.verdict.label.capitalize()} ({rule}){mark}"]
+
+
+def _edge(x1: int, y1: int, x2: int, y2: int, recommended: bool) -> str:
+    if recommended:
+        return (f'<path d="M{x1},{y1} C{x1 + 30},{y1} {x2 - 30},{y2} {x2},{y2}" fill="none" '
+                'stroke="#1a7f37" stroke-width="3" marker-end="url(#cb-arrow)"/>')
+    return (f'<path d="M{x1},{y1} C{x1 + 30},{y1} {x2 - 30},{y2} {x2},{y2}" fill="none" '
+            'stroke="#8c959f" stroke-width="1" stroke-dasharray="4 3"/>')
+
+
+def _stage_row(guideline: Guideline, case: Case, key: StageKey, number: int,
+               chosen: set[str], y: int) -> tuple[str, int, int]:
+    """One stage's row; returns the SVG, the row's height and the stage box's height."""
+    parts, oy = [], y
+    stage_svg, stage_h = _box(STAGE_X, y, STAGE_W, _stage_lines(guideline, case, key, number),
+                              "#ffffff", "#24292f", 1.5, bold_first=True)
+    for option in key.options:
+        fill, stroke = COLOURS[option.verdict]
+        picked = option.option in chosen
+        svg, h = _box(OPTION_X, oy, OPTION_W, _option_lines(option, picked), fill,
+                      "#24292f" if picked else stroke, 3.5 if picked else 1.0)
+        parts.append(_edge(STAGE_X + STAGE_W, y + stage_h // 2, OPTION_X, oy + h // 2,
+                           option.verdict is Verdict.recommended))
+        parts.append(svg)
+        oy += h + GAP
+    return stage_svg + "".join(parts), max(stage_h, oy - y - GAP), stage_h
+
+
+def _legend() -> str:
+    items, x = [], 10
+    for verdict, (fill, stroke) in COLOURS.items():
+        items.append(f'<rect x="{x}" y="8" width="14" height="14" fill="{fill}" '
+                     f'stroke="{stroke}"/><text x="{x + 20}" y="20">'
+                     f"{escape(verdict.label.capitalize())}</text>")
+        x += 130
+    items.append(f'<text x="{x}" y="20">Green arrows: the guideline\'s path</text>')
+    return "".join(items)
+
+
+def _description(case: Case, keys: Sequence[StageKey], chosen: Mapping[str, set[str]]) -> str:
+    sentences = []
+    for number, key in enumerate(keys, 1):
+        picked = [o for o in key.options if o.option in chosen.get(key.stage, set())]
+        mine = "; ".join(f"{o.text} ({o.verdict.label})" for o in picked) or "nothing"
+        best = "; ".join(o.text for o in key.recommended)
+        sentences.append(f"Stage {number}: you chose {mine}; the guideline recommends {best}.")
+    return " ".join(sentences)
+
+
+def path_svg(guideline: Guideline, case: Case, keys: Sequence[StageKey],
+             chosen: Mapping[str, Iterable[str]]) -> str:
+    """The decision path of `case` as SVG; `chosen` maps stage id to the options picked."""
+    picked = {stage: set(ids) for stage, ids in chosen.items()}
+    rows, y, previous = [], TOP, None
+    for number, key in enumerate(keys, 1):
+        svg, height, stage_h = _stage_row(guideline, case, key, number,
+                                          picked.get(key.stage, set()), y)
+        if previous is not None:
+            rows.append(f'<line x1="{STAGE_X + 40}" y1="{previous}" x2="{STAGE_X + 40}" '
+                        f'y2="{y}" stroke="#24292f" stroke-width="1.5" '
+                        'marker-end="url(#cb-arrow)"/>')
+        rows.append(svg)
+        previous, y = y + stage_h, y + height + 3 * GAP
+    title = f"Decision path for {case.title}"
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{y}" '
+        f'viewBox="0 0 {WIDTH} {y}" role="img" aria-labelledby="cb-path-title cb-path-desc" '
+        'font-family="sans-serif" font-size="12" class="cb-path-svg">'
+        f'<title id="cb-path-title">{escape(title)}</title>'
+        f'<desc id="cb-path-desc">{escape(_description(case, keys, picked))}</desc>'
+        '<defs><marker id="cb-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" '
+        'markerHeight="9" markerUnits="userSpaceOnUse" orient="auto-start-reverse">'
+        '<path d="M0,0 L10,5 L0,10 z" '
+        'fill="#24292f"/></marker></defs>'
+        f"{_legend()}{''.join(rows)}</svg>"
+    )
