@@ -25,6 +25,7 @@ validate: setup
 
 lint: setup
 	$(PY) -m ruff check casebook tests benchmarks
+	$(VENV)/bin/lint-imports
 
 # Learners on 127.0.0.1:$(PORT), instructors on $(PORT)+1; Ctrl-C stops both.
 serve: setup

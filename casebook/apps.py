@@ -39,7 +39,7 @@ def load_case(case_id: str) -> tuple[Case, Guideline, dict[str, str]]:
     The whole library loads and validates in tens of milliseconds, so the learner's app
     checks everything and reports the problems in this case's own files and its guideline's.
     """
-    from casebook.content.validation import validate
+    from casebook.rules.validation import validate
 
     library = load_library()
     case = library.cases.get(case_id)
@@ -90,9 +90,9 @@ def case_app(case_id: str, recorder: Recorder | None = None,
 def home_app(learner: str | None = None) -> w.VBox:
     """The home page listing every case, with the progress of the learner named by `learner`
     (else by the page's `?learner=`); the content's problems shown, not raised."""
-    from casebook.content.validation import validate
+    from casebook.rules.validation import validate
+    from casebook.selfstudy.home import HomePage, broken_cases
     from casebook.selfstudy.study import home_visitor
-    from casebook.ui.home import HomePage, broken_cases
 
     library = load_library()
     problems, broken = validate(library), broken_cases(library)
@@ -105,7 +105,7 @@ def home_app(learner: str | None = None) -> w.VBox:
 
 def instructor_header() -> None:
     """The notice, every guideline's and case's review status, and whether content validates."""
-    from casebook.content.validation import validate
+    from casebook.rules.validation import validate
 
     root = content_root()
     library = load_library()

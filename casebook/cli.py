@@ -11,11 +11,11 @@ from pathlib import Path
 from casebook import __version__
 from casebook.content.loading import SHIPPED_ROOT, Library, load_library
 from casebook.content.models import Case, Guideline
-from casebook.content.validation import validate
 from casebook.errors import CasebookError
 from casebook.rules.engine import evaluate
 from casebook.rules.scoring import answer_key, score_case
 from casebook.rules.tables import evaluation_rows, key_rows, result_rows
+from casebook.rules.validation import validate
 
 
 def _library(args: argparse.Namespace) -> Library:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from casebook.content.loading import SHIPPED_ROOT, load_library
-from casebook.content.validation import validate
+from casebook.rules.validation import validate
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 SHIPPED = load_library(SHIPPED_ROOT)

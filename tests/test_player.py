@@ -20,9 +20,9 @@ from widget_tree import by_class, one, synced_state, visible
 
 from casebook.apps import case_app
 from casebook.content.loading import SHIPPED_ROOT, case_ids, load_library
-from casebook.content.validation import validate
 from casebook.errors import CasebookError
 from casebook.rules.play import CONFIDENCE, Play
+from casebook.rules.validation import validate
 from casebook.ui.player import CasePlayer, ErrorScreen
 
 SMALL = Path(__file__).parent / "fixtures" / "small_library"

@@ -14,6 +14,7 @@ from casebook.apps import home_app
 from casebook.content.loading import SHIPPED_ROOT, load_library
 from casebook.records import database, store
 from casebook.rules.play import Play
+from casebook.selfstudy.home import broken_cases
 from casebook.selfstudy.progress import (
     CaseProgress,
     case_order,
@@ -23,7 +24,6 @@ from casebook.selfstudy.progress import (
     progress,
     what_next,
 )
-from casebook.ui.home import broken_cases
 
 SMALL = Path(__file__).parent / "fixtures" / "small_library"
 PERFECT = {"knee-simple": {"first-visit": ["rest"], "after-rest": ["xray", "refer"]},

@@ -4,7 +4,7 @@ import pytest
 from conftest import BROKEN, VALID
 
 from casebook.content.loading import load_library
-from casebook.content.validation import validate
+from casebook.rules.validation import validate
 
 MINI_GUIDELINE = VALID / "guidelines" / "mini.yaml"
 MINI_CASE = VALID / "mini-case.yaml"

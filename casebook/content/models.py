@@ -1,7 +1,7 @@
 """The shapes of guideline and case files.
 
 These pydantic models are the first level of validation (structure); the graph checks in
-`casebook.content.validation` are the second. Every model forbids unknown keys so that a misspelt
+`casebook.rules.validation` are the second. Every model forbids unknown keys so that a misspelt
 field in a YAML file is reported rather than silently ignored. `casebook schema` exports
 them as JSON Schema for editors.
 """

@@ -26,12 +26,12 @@ from casebook.content.loading import Library, load_library
 from casebook.errors import CasebookError
 from casebook.records import store
 from casebook.rules.scoring import StageKey, answer_key
+from casebook.selfstudy.home import broken_cases
 from casebook.sessions import machine as sessions
 from casebook.sessions import report as session_report
 from casebook.sessions import room
 from casebook.sessions.learner import tally_html
 from casebook.sessions.polling import POLL_SECONDS, Poller
-from casebook.ui.home import broken_cases
 from casebook.ui.markup import STYLE, error_html, esc, notice_html
 
 if TYPE_CHECKING:

@@ -20,8 +20,8 @@ import ipywidgets as w
 
 from casebook.content.loading import Library
 from casebook.content.models import Case, Guideline
-from casebook.content.validation import check_case, check_guideline
 from casebook.errors import Problem
+from casebook.rules.validation import check_case, check_guideline
 from casebook.selfstudy.identity import MAX_NAME, PARAM, link_query
 from casebook.selfstudy.study import Visitor
 from casebook.ui.markup import STYLE, error_html, esc, notice_html, review_text
