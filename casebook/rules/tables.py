@@ -7,16 +7,12 @@ all three, so the instructor's table and the regression surface cannot drift apa
 from __future__ import annotations
 
 from casebook.content.models import Guideline
-from casebook.rules.engine import ActionVerdict, Evaluation
+from casebook.rules.engine import Evaluation
 from casebook.rules.scoring import CaseResult, StageKey, stage_points
 
 
 def cite(references: tuple[int, ...] | list[int]) -> str:
     return "[" + ", ".join(str(n) for n in references) + "]"
-
-
-def evidence_text(judgement: ActionVerdict) -> str:
-    return " ".join(f"{e.text} {cite(e.references)}" for e in judgement.evidence)
 
 
 def key_rows(keys: list[StageKey]) -> list[dict]:

@@ -44,11 +44,6 @@ def _allowed(char: str) -> bool:
     return char in PUNCTUATION or unicodedata.category(char)[0] in "LMN"
 
 
-def shorten(text: str, limit: int = MAX_NAME) -> str:
-    """Text cut to `limit` characters, so a hostile name cannot flood a page when shown."""
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
 def clean_name(raw: str) -> str:
     """The display name to store for `raw`, or NameRejected saying what is wrong with it."""
     name = " ".join(unicodedata.normalize("NFC", raw).split())
