@@ -1,7 +1,7 @@
-"""Content: the case and guideline file formats, safe loading and two-level validation.
+"""Content: the case and guideline file formats, their safe loading and their JSON Schema.
 
-Owns what an author writes (models), how it is read (loading: safe YAML, every problem
-collected), how it is checked (validation: structure, then the graph) and the JSON Schema
-exported for editors. May import: `casebook.errors` and `casebook.rules.engine` (validation
-proves verdicts by evaluating the algorithm). Never ipywidgets, SQLAlchemy, pandas or Voila.
+Owns what an author writes (models) and how it is read (loading: safe YAML, every problem
+collected with its file and field). Checking the graph needs the guideline engine, so it lives
+in `casebook.rules.validation`. May import: `casebook.errors` only. Never ipywidgets,
+SQLAlchemy, pandas or Voila.
 """
