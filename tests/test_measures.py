@@ -236,6 +236,7 @@ def test_the_votes_that_used_to_disagree_are_one_third_concordant_everywhere(
     assert room.live["after-rest"] == [(1, 3, 1, 0)]  # the console: 3 voted, 1 concordant
     row = next(r for r in session_report.summary_rows(report) if r["stage"] == "after-rest")
     assert (row["voters"], row["concordant"], row["concordance"]) == (3, 1, 0.333)
+    assert "33%" in session_report.report_html(report)
 
 
 def test_the_dashboard_and_the_report_count_the_same_votes(room, report, in_session):
@@ -255,6 +256,9 @@ def test_the_dashboard_and_the_report_count_the_same_votes(room, report, in_sess
     assert (first.counted.voters, first.counted.concordant, first.counted.harmful) == (4, 3, 1)
     conc = d.concordance(in_session).set_index("stage_id")
     assert conc.loc["first-visit", ["answers", "concordant"]].tolist() == [4, 3]
+    shown = [(r["round"], r["voters"], r["concordance"], r["harmful_votes"])
+             for r in session_report.summary_rows(report) if r["stage"] == "first-visit"]
+    assert shown == [(1, 4, 0.5, 1), (2, 2, 0.5, 1), ("counted", 4, 0.75, 1)]  # as the dashboard
     safety = d.safety_events(in_session)
     assert safety[["stage_id", "option", "events", "people"]].values.tolist() == [
         ["first-visit", "opioid", 1, 1]]
