@@ -229,7 +229,7 @@ class InstructorConsole(w.VBox):
         self._stats.value = "".join(self._stats_html(t) for t in tallies)
 
     @staticmethod
-    def _stats_html(t: measures.Tally) -> str:
+    def _stats_html(t: room.Tally) -> str:
         share = "-" if t.share is None else f"{t.share:.0%}"
         return (f"<p class='cb-stats-round' data-round='{t.round}' data-voters='{t.voters}' "
                 f"data-concordant='{t.concordant}' data-harmful='{t.harmful}'>Round {t.round}: "
