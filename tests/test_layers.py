@@ -19,7 +19,8 @@ def _imports(path: Path) -> set[str]:
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module:
-            found.add(node.module)
+            found.add(node.module)  # and `from casebook import apps` as casebook.apps:
+            found |= {f"{node.module}.{a.name}" for a in node.names}
     return found
 
 
