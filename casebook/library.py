@@ -2,7 +2,8 @@
 
 Both the case app (`casebook.apps.case_app`) and the class session's join box
 (`casebook.sessions.learner`) open a case by id; this is their one way to do it, so neither
-imports the other.
+imports the other. (`casebook.content.loading.load_case`, the package's public `load_case`,
+reads one case file and checks nothing else.)
 """
 
 from __future__ import annotations
