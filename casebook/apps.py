@@ -13,9 +13,9 @@ from pathlib import Path
 
 import ipywidgets as w
 
-from casebook.content.loading import case_ids, content_root, load_library
-from casebook.content.models import Case, Guideline
+from casebook.content.loading import content_root, load_library
 from casebook.errors import CasebookError, ContentError, Problem
+from casebook.rules.library import load_case
 from casebook.rules.play import Play, Recorder
 from casebook.sessions.learner import offer_session
 from casebook.ui.markup import NOTICE, review_text
@@ -31,33 +31,6 @@ def _shown(problem: Problem, root: Path) -> str:
     except ValueError:
         path = problem.path
     return str(Problem(path, problem.field, problem.message))
-
-
-def load_case(case_id: str) -> tuple[Case, Guideline, dict[str, str]]:
-    """A case that validates, its guideline and the titles of its related cases.
-
-    The whole library loads and validates in tens of milliseconds, so the learner's app
-    checks everything and reports the problems in this case's own files and its guideline's.
-    """
-    from casebook.rules.validation import validate
-
-    library = load_library()
-    case = library.cases.get(case_id)
-    if case is None:
-        declared = case_ids()  # read again only on this error path, to tell broken from absent
-        named = content_root() / f"{case_id}.yaml"  # a file too broken to say its id
-        path = declared.get(case_id) or (named if named.is_file() else None)
-        if path is not None:
-            raise ContentError([p for p in library.problems if p.path == str(path)])
-        known = ", ".join(sorted(declared)) or "none"
-        raise CasebookError(f"There is no case {case_id!r}. Known cases: {known}.")
-    guideline = library.guideline_for(case)
-    related = {r: library.cases[r] for r in case.related if r in library.cases}
-    own = {library.path_of(x) for x in (case, guideline, *related.values()) if x is not None}
-    problems = [p for p in validate(library) if p.path in own]
-    if problems:
-        raise ContentError(problems)
-    return case, guideline, {r: c.title for r, c in related.items()}
 
 
 def case_app(case_id: str, recorder: Recorder | None = None,
@@ -90,14 +63,16 @@ def case_app(case_id: str, recorder: Recorder | None = None,
 def home_app(learner: str | None = None) -> w.VBox:
     """The home page listing every case, with the progress of the learner named by `learner`
     (else by the page's `?learner=`); the content's problems shown, not raised."""
+    from casebook.rules.measures import playable
     from casebook.rules.validation import validate
-    from casebook.selfstudy.home import HomePage, broken_cases
+    from casebook.selfstudy.home import HomePage
     from casebook.selfstudy.study import home_visitor
 
     library = load_library()
-    problems, broken = validate(library), broken_cases(library)
-    playable = set(library.cases) - broken
-    return HomePage(library, problems, home_visitor(library, playable, learner), broken)
+    problems = validate(library)
+    cases = playable(library, problems)
+    return HomePage(library, problems, home_visitor(library, cases, learner),
+                    set(library.cases) - cases)
 
 
 # --- instructor: printed plainly, so nbval can compare the outputs -----------------------

@@ -44,3 +44,8 @@ class ScoringError(CasebookError):
 class NotSaved(CasebookError):
     """An answer the records could not keep; `str()` is what the learner is told (no feedback
     is shown, and submitting again retries). The cause, for the log, is `__cause__`."""
+
+
+class SessionError(CasebookError):
+    """A class session cannot do what was asked; the message is worded for the person who asked
+    (raised by `casebook.sessions` and by the session records in `casebook.records.sessions`)."""

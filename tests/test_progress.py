@@ -13,14 +13,14 @@ from widget_tree import one
 from casebook.apps import home_app
 from casebook.content.loading import SHIPPED_ROOT, load_library
 from casebook.records import database, store
+from casebook.records.progress import AttemptRecord, find_learner, learner_attempts
+from casebook.rules.measures import playable
 from casebook.rules.play import Play
-from casebook.selfstudy.home import broken_cases
+from casebook.rules.validation import validate
 from casebook.selfstudy.progress import (
     CaseProgress,
     case_order,
     case_progress,
-    find_learner,
-    learner_attempts,
     progress,
     what_next,
 )
@@ -162,8 +162,8 @@ def test_the_listing_order_is_the_home_pages(monkeypatch):
     shipped = load_library(SHIPPED_ROOT)
     html = one(home_app(), "cb-home").value
     listed = [c for c in sorted(shipped.cases, key=lambda c: html.index(f'data-case="{c}"'))]
-    playable = set(shipped.cases) - broken_cases(shipped)
-    assert [c for _, c in case_order(shipped, playable)] == [c for c in listed if c in playable]
+    cases = playable(shipped, validate(shipped))
+    assert [c for _, c in case_order(shipped, cases)] == [c for c in listed if c in cases]
 
 
 # --- the what-next rule, on the shipped library (two guidelines) -----------------------------
@@ -172,7 +172,7 @@ def test_the_listing_order_is_the_home_pages(monkeypatch):
 @pytest.fixture(scope="module")
 def shipped():
     library = load_library(SHIPPED_ROOT)
-    return library, case_order(library, set(library.cases) - broken_cases(library))
+    return library, case_order(library, playable(library, validate(library)))
 
 
 def states(order, **changes: CaseProgress) -> dict[str, CaseProgress]:
@@ -240,8 +240,6 @@ def test_rule_4_then_5_once_everything_is_done(shipped):
 
 
 def test_case_progress_is_a_pure_function_of_the_records(library):
-    from casebook.selfstudy.progress import AttemptRecord
-
     at = datetime(2025, 3, 1, tzinfo=UTC)
     records = [
         AttemptRecord("a1", "knee-simple", "1.2.0", at, at, {"first-visit": 1.0,

@@ -416,6 +416,7 @@ def test_the_report_of_a_session_as_rows_html_csv_and_a_figure(engine, voted, tm
     assert [(r["stage"], r["round"], r["voters"], r["concordance"], r["harmful_votes"],
              r["median_confidence"]) for r in rows] == [
         ("first-visit", 1, 2, 0.5, 1, "fairly sure"), ("first-visit", 2, 1, 1.0, 0, "unsure"),
+        ("first-visit", "counted", 2, 1.0, 0, "unsure"),  # Ada's re-vote and Bea's vote
         ("after-rest", 1, 1, 1.0, 0, "unsure")]
     assert (rows[1]["changed_on_revote"], rows[1]["to_guideline"]) == (1, 1)
     html = session_report.report_html(report)

@@ -2,13 +2,14 @@
 and matplotlib figures, testable with no kernel (the widget is `casebook.dashboard.page`).
 
 The input is `records.submissions(...)`, one row per answered stage and round; `answers()`
-keeps each attempt's final answer per stage (a re-vote replaces the first vote, as in
-`records.attempts`) and adds:
+keeps each attempt's answer that counts per stage (`measures.counted`: a re-vote replaces the
+first vote, as in `records.attempts`, the session report and progress) and adds:
 
 - `who`: the learner's display name, or a session participant's nickname marked as such;
-- `concordant`: the answer chose a `recommended` option and no `harmful` one (the verdicts
-  are those recorded when the answer was scored, so a later guideline version changes nothing);
-- `harmful`: the number of harmful options chosen (safety events).
+- `concordant`: `measures.concordant`, full points and nothing but the guideline's steps (the
+  points and verdicts are those recorded when the answer was scored, so a later guideline
+  version changes nothing);
+- `harmful`: the number of harmful options chosen (`measures.safety_events`, as recorded).
 
 Who may need help (`needs_help`), a deliberately simple rule: a person with at least
 `HELP_SAFETY` safety events, or with at least `HELP_MIN_STAGES` answered stages whose mean points
@@ -24,6 +25,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from casebook.content.loading import Library
+from casebook.records.frames import counted
+from casebook.rules.measures import concordant
 from casebook.rules.play import CONFIDENCE
 from casebook.ui.markup import esc
 
@@ -36,14 +39,12 @@ STAGE = ["case_id", "stage_id"]
 
 def answers(subs: pd.DataFrame) -> pd.DataFrame:
     """Each attempt's final answer per stage, with `who`, `concordant` and `harmful`."""
-    final = (subs.sort_values(["round", "submitted_at"])
-             .drop_duplicates(["attempt_id", "stage_id"], keep="last")
-             .sort_values("submitted_at").reset_index(drop=True))
+    final = counted(subs).sort_values("submitted_at", kind="stable").reset_index(drop=True)
     named = final["display_name"].notna() if len(final) else pd.Series(dtype=bool)
     final["who"] = final["display_name"].where(
         named, final["nickname"].astype(object).map(lambda n: f"{n} (session participant)"))
-    final["concordant"] = final["verdicts"].map(
-        lambda v: "recommended" in v and "harmful" not in v).astype(bool)
+    final["concordant"] = pd.Series([concordant(p, v) for p, v in zip(
+        final["points"], final["verdicts"], strict=True)], index=final.index, dtype=bool)
     final["harmful"] = final["safety_events"].map(len).astype(int)
     final["confidence"] = final["confidence"].fillna(NOT_GIVEN)
     return final
@@ -193,7 +194,7 @@ def _bars(labels: list[str], values: list[float], title: str, xlabel: str,
 def concordance_figure(table: pd.DataFrame) -> Figure:
     labels = [f"{c} / {s}" for c, s in zip(table["case_id"], table["stage_id"], strict=True)]
     return _bars(labels, list(table["rate"]), "Concordance with the guideline, per stage",
-                 "share of answers choosing a recommended option (and nothing harmful)", 1)
+                 "share of answers concordant with the guideline", 1)
 
 
 def instead_figure(table: pd.DataFrame) -> Figure:

@@ -10,13 +10,13 @@ from datetime import date
 
 import ipywidgets as w
 import pandas as pd
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
 from casebook.content.loading import Library, load_library
 from casebook.dashboard import analytics as d
-from casebook.records import database, store
 from casebook.records import frames as records
+from casebook.records import sessions as session_records
+from casebook.records import store
+from casebook.records.database import Engine
 from casebook.ui.markup import STYLE, error_html, esc, notice_html, review_text
 
 log = logging.getLogger(__name__)
@@ -26,11 +26,8 @@ ALL, SELF_STUDY = "all", "self-study"
 
 def sessions(engine: Engine) -> list[tuple[str, str]]:
     """(label, session id) of every teaching session, newest first, for the session filter."""
-    t = database.teaching_sessions.c
-    query = sa.select(t.id, t.join_code, t.case_id, t.created_at).order_by(t.created_at.desc())
-    with database.guard(engine, "cannot list the sessions"), database.reading(engine) as conn:
-        rows = conn.execute(query).all()
-    return [(f"Session {r.join_code}: {r.case_id}, {r.created_at:%Y-%m-%d}", r.id) for r in rows]
+    return [(f"Session {r.join_code}: {r.case_id}, {r.created_at:%Y-%m-%d}", r.id)
+            for r in session_records.listing(engine)]
 
 
 def load(engine: Engine, since: date | None, until: date | None, session: str) -> pd.DataFrame:

@@ -9,8 +9,9 @@ The schema is created and upgraded by the alembic migrations in `casebook/migrat
 `connect(url)` upgrades to head on first use, under a lock, so kernels starting together are safe.
 `guard` turns a driver's exception into a one-line `StoreError` naming the database and what
 went wrong; `reading` opens a connection that takes no write lock. The functions that write and
-read records are in `casebook.records.store`, the session's in `casebook.sessions.machine` and
-`casebook.sessions.room`.
+read records are in `casebook.records.store`, a session's in `casebook.records.sessions`, a
+learner's progress in `casebook.records.progress`. Modules outside `casebook.records` name
+`Engine` from here, so that no SQL or SQLAlchemy import is needed outside it.
 """
 
 from __future__ import annotations
@@ -22,16 +23,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event, exc
-from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.engine import URL, Connection, Engine  # Engine: the type hint outside records
 
 from casebook.errors import CasebookError
-
-if TYPE_CHECKING:
-    pass
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "data" / "casebook.db"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"

@@ -4,7 +4,7 @@ Filters are the same for both: `case` (a case id), `since`/`until` (dates or dat
 date as `until` includes that whole day; naive times are UTC), and `session` (a teaching
 session's id or join code). Attempts are filtered on when they started, submissions on when
 they were submitted. Timestamps come back as UTC pandas datetimes; choices, verdicts and safety
-events as lists (as JSON text in CSV).
+events as lists (as JSON text in CSV); each submission's `concordant` is `measures.concordant`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from casebook.records import database
 from casebook.records.store import StoreError
+from casebook.rules import measures
 
 When = date | datetime | str | None
 LISTS = ("choices", "verdicts", "safety_events")
@@ -83,23 +84,33 @@ def submissions(engine: Engine, case: str | None = None, since: When = None,
              .select_from(_WHO.join(_S, s.attempt_id == _A.c.id))
              .order_by(s.submitted_at, s.id))
     query = _filtered(query, s.submitted_at, case, since, until, session)
-    return _frame(engine, query, ("submitted_at", "recorded_at"))
+    frame = _frame(engine, query, ("submitted_at", "recorded_at"))
+    frame["concordant"] = pd.Series(
+        [measures.concordant(p, v) for p, v in zip(frame["points"], frame["verdicts"],
+                                                   strict=True)], index=frame.index, dtype=bool)
+    return frame
+
+
+def counted(subs: pd.DataFrame) -> pd.DataFrame:
+    """The rows of `submissions` that count (`measures.counted`: per attempt and stage, a
+    re-vote replaces the first vote), in their order."""
+    return subs.loc[[row.Index for row in measures.counted(subs.itertuples())]]
 
 
 def attempts(engine: Engine, case: str | None = None, since: When = None,
              until: When = None, session: str | None = None) -> pd.DataFrame:
     """One row per attempt, with the stages answered so far and their points.
 
-    A re-vote counts instead of the first vote. `points` is the sum over answered stages; the
-    case score divides by the case's number of stages, which the content knows, not the store.
+    Of each stage, the answer that counts (`counted`). `points` is the sum over answered
+    stages; the case score (`measures.case_score`) divides by the case's number of stages,
+    which the content knows, not the store.
     """
     a = _A.c
     query = (sa.select(*_ATTEMPT_COLUMNS, a.started_at, a.finished_at).select_from(_WHO)
              .order_by(a.started_at, a.id))
     frame = _frame(engine, _filtered(query, a.started_at, case, since, until, session),
                    ("started_at", "finished_at"))
-    subs = submissions(engine, case=case, session=session)
-    latest = subs.sort_values("round").drop_duplicates(["attempt_id", "stage_id"], keep="last")
+    latest = counted(submissions(engine, case=case, session=session))
     totals = latest.groupby("attempt_id").agg(
         stages_answered=("stage_id", "size"), points=("points", "sum"),
         safety_events=("safety_events", lambda events: sum(len(e) for e in events)))

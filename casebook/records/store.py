@@ -26,6 +26,7 @@ from casebook.records.database import (
     show_url,
     submissions,
 )
+from casebook.rules import measures
 
 if TYPE_CHECKING:
     from casebook.content.models import Case, Guideline
@@ -197,11 +198,14 @@ def recorder(engine: Engine, attempt_id: str, round: int = 1) -> Recorder:
 def answers(
     engine: Engine, attempt_id: str, round: int | None = None
 ) -> dict[str, tuple[list[str], str | None]]:
-    """stage -> (choices, confidence) for `Play.restore`; a re-vote replaces the first vote."""
+    """stage -> (choices, confidence) for `Play.restore`: the answers that count
+    (`measures.counted`: a re-vote replaces the first vote), or those of one `round`."""
     s = submissions.c
-    query = (sa.select(s.stage_id, s.choices, s.confidence).where(s.attempt_id == attempt_id)
-             .order_by(s.round, s.submitted_at))
+    query = (sa.select(s.attempt_id, s.stage_id, s.round, s.choices, s.confidence,
+                       s.submitted_at)
+             .where(s.attempt_id == attempt_id).order_by(s.submitted_at, s.id))
     if round is not None:
         query = query.where(s.round == round)
     with guard(engine, "cannot read the attempt's answers"), reading(engine) as conn:
-        return {r.stage_id: (list(r.choices), r.confidence) for r in conn.execute(query)}
+        rows = conn.execute(query).all()
+    return {r.stage_id: (list(r.choices), r.confidence) for r in measures.counted(rows)}

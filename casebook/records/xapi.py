@@ -1,8 +1,9 @@
 """Recorded decisions as xAPI statements, after the MedBiquitous Virtual Patient profile.
 
 One statement per submission (an answered stage, per round): the learner *responded* to the
-stage, with the chosen options as `result.response`, the points as `result.score`, the time on
-the stage as `result.duration`, and the guideline's verdict for each choice, the safety events
+stage, with the chosen options as `result.response`, the points as `result.score`, whether the
+answer is concordant with the guideline (`measures.concordant`) as `result.success`, the time
+on the stage as `result.duration`, and the guideline's verdict for each choice, the safety events
 and the learner's confidence as `result.extensions`. The case is the parent activity, the
 guideline version that scored it the grouping activity, the attempt the registration.
 
@@ -38,9 +39,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy.engine import Engine
 
 from casebook.records import frames as records
+from casebook.records.database import Engine
+from casebook.rules.measures import concordant
 
 RESPONDED = "http://adlnet.gov/expapi/verbs/responded"
 SIMULATION = "http://adlnet.gov/expapi/activities/simulation"
@@ -87,6 +89,7 @@ def statement(row: Any, base_url: str = DEFAULT_BASE_URL) -> dict[str, Any]:
         "result": {
             "response": "[,]".join(row.choices),
             "score": {"scaled": float(row.points), "raw": float(row.points), "min": 0, "max": 1},
+            "success": concordant(float(row.points), row.verdicts),
             "duration": _duration(float(row.seconds_on_stage)),
             "extensions": result_ext,
         },

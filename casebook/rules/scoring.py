@@ -8,18 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from statistics import fmean
 
 from casebook.content.models import Case, FindingValue, Guideline, Option, Stage, Verdict
 from casebook.errors import ScoringError
+from casebook.rules import measures
 from casebook.rules.engine import ActionVerdict, Evaluation, evaluate
-
-SINGLE_ANSWER_POINTS = {
-    Verdict.recommended: 1.0,
-    Verdict.acceptable: 0.5,
-    Verdict.not_indicated: 0.0,
-    Verdict.harmful: 0.0,
-}
 
 
 @dataclass(frozen=True)
@@ -67,8 +60,8 @@ class CaseResult:
 
     @property
     def score(self) -> float:
-        """The mean of the stages; a stage not answered scores 0."""
-        return fmean(s.points for s in self.stages) if self.stages else 0.0
+        """`measures.case_score` over these stages (a stage not answered scores 0)."""
+        return measures.case_score((s.points for s in self.stages), len(self.stages))
 
     @property
     def safety_events(self) -> list[tuple[str, OptionKey]]:
@@ -108,16 +101,9 @@ def answer_key(guideline: Guideline, case: Case) -> list[StageKey]:
 
 
 def stage_points(key: StageKey, chosen: Sequence[OptionKey]) -> float:
-    """Key-feature points for one stage's choices (harm and over-selection score 0)."""
-    if not chosen or len(chosen) > key.max_choices:
-        return 0.0
-    if any(o.verdict is Verdict.harmful for o in chosen):
-        return 0.0
-    if key.max_choices == 1:
-        return SINGLE_ANSWER_POINTS[chosen[0].verdict]
-    required = min(len(key.recommended), key.max_choices)
-    keyed = sum(o.verdict is Verdict.recommended for o in chosen)
-    return keyed / required if required else 0.0
+    """`measures.stage_points` for these choices of the stage `key` describes."""
+    return measures.stage_points([o.verdict for o in chosen], key.max_choices,
+                                 len(key.recommended))
 
 
 def score_stage(key: StageKey, chosen_ids: Sequence[str]) -> StageResult:
@@ -126,12 +112,13 @@ def score_stage(key: StageKey, chosen_ids: Sequence[str]) -> StageResult:
     if unknown:
         raise ScoringError(f"stage {key.stage!r} has no option {unknown[0]!r}")
     chosen = tuple(by_id[c] for c in dict.fromkeys(chosen_ids))
+    harmful = measures.safety_events([o.option for o in chosen], [o.verdict for o in chosen])
     return StageResult(
         stage=key.stage,
         chosen=chosen,
         points=stage_points(key, chosen),
         too_many=len(chosen) > key.max_choices,
-        safety_events=tuple(o for o in chosen if o.verdict is Verdict.harmful),
+        safety_events=tuple(o for o in chosen if o.option in harmful),
         recommended=tuple(key.recommended),
     )
 

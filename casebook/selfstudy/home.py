@@ -21,7 +21,8 @@ import ipywidgets as w
 from casebook.content.loading import Library
 from casebook.content.models import Case, Guideline
 from casebook.errors import Problem
-from casebook.rules.validation import check_case, check_guideline
+from casebook.rules.measures import playable
+from casebook.rules.validation import validate
 from casebook.selfstudy.identity import MAX_NAME, PARAM, link_query
 from casebook.selfstudy.study import Visitor
 from casebook.ui.markup import STYLE, error_html, esc, notice_html, review_text
@@ -100,21 +101,6 @@ def listing_html(library: Library, broken: set[str], query: str = "",
     return body or "<p>There are no cases yet.</p>"
 
 
-def broken_cases(library: Library) -> set[str]:
-    """The cases a learner cannot play: the checks `case_app` makes before showing a case
-    (its file and its guideline's load, `check_guideline`, `check_case`) find problems."""
-    bad_paths = {p.path for p in library.problems}
-    guideline_ok = {
-        key: not check_guideline(g, library.path_of(g)) and library.path_of(g) not in bad_paths
-        for key, g in library.guidelines.items()
-    }
-    return {
-        case.id for case in library.cases.values()
-        if not guideline_ok.get((case.guideline.id, case.guideline.version), False)
-        or library.path_of(case) in bad_paths or check_case(case, library)
-    }
-
-
 def name_form_html(refused: str | None = None) -> str:
     """Asks for a display name: a GET form, so the name lands in the address (`?learner=`)."""
     alert = (f'<div class="cb-error-box" role="alert"><strong>That name cannot be used.</strong> '
@@ -161,14 +147,16 @@ def visitor_html(visitor: Visitor, library: Library) -> str:
 
 class HomePage(w.VBox):
     """The home page; `library` is the one public value, handed in with its problems, the
-    visitor (their name and progress) and the cases that cannot be played."""
+    visitor (their name and progress) and the cases that cannot be played (by default, those
+    not `measures.playable`)."""
 
     def __init__(self, library: Library, problems: Sequence[Problem] = (),
                  visitor: Visitor | None = None, broken: set[str] | None = None):
         super().__init__()
         self.library = library
         visitor = visitor or Visitor()
-        broken = broken_cases(library) if broken is None else broken
+        if broken is None:
+            broken = set(library.cases) - playable(library, problems or validate(library))
         statuses = sorted({review_text(g.review) for g in library.guidelines.values()}
                           | {review_text(c.review) for c in library.cases.values()})
         marks = visitor.progress.cases if visitor.progress is not None else None

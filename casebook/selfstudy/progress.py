@@ -1,12 +1,13 @@
 """A learner's progress from their records: cases done, best and last score, safety events, and
 what to try next.
 
-`learner_attempts` reads one learner's attempts with SQLAlchemy (the home page is a learner's
-start-up path, so no pandas); the rest are pure functions of those records and the library.
+`casebook.records.progress.learner_attempts` reads one learner's attempts; these are pure
+functions of those records and the library.
 
 - A case is *done* once an attempt at it has every stage answered (finished or not: a finish
-  that failed to write does not undo the answers). Its score is the mean of its stages'
-  points, as `casebook.rules.scoring` scores a case; a re-vote counts instead of the first vote.
+  that failed to write does not undo the answers). Its score is `measures.case_score` of the
+  points of the answers that count (`measures.counted`: a re-vote counts instead of the first
+  vote), as everywhere else.
 - *best* is the best score of a done attempt, *last* the score of the latest done attempt,
   and *last safety events* the harmful choices in that latest done attempt.
 - A case is *in progress* when its latest unfinished self-study attempt (not in a teaching
@@ -27,30 +28,17 @@ What to try next, first rule that applies (`what_next`):
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from typing import TYPE_CHECKING
 
 from casebook.content.loading import Library
-from casebook.records import database
+from casebook.rules.measures import case_score
+
+if TYPE_CHECKING:
+    from casebook.records.progress import AttemptRecord
 
 Key = tuple[str, str]  # a guideline, as (id, version)
-
-
-@dataclass(frozen=True)
-class AttemptRecord:
-    """One attempt as progress needs it: stage -> points (latest round) and harmful choices."""
-
-    attempt_id: str
-    case_id: str
-    guideline_version: str
-    started_at: datetime
-    finished_at: datetime | None
-    points: Mapping[str, float] = field(default_factory=dict)
-    safety_events: int = 0
-    session_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,40 +76,6 @@ class Progress:
         return sum(p.safety_events for p in self.cases.values())
 
 
-# --- reading ----------------------------------------------------------------------------
-
-
-def find_learner(engine: Engine, name: str) -> str | None:
-    """The id of the learner with this display name, or None: reading registers nobody."""
-    query = sa.select(database.learners.c.id).where(database.learners.c.display_name == name)
-    with database.guard(engine, "cannot look up the learner"), database.reading(engine) as conn:
-        return conn.scalar(query)
-
-
-def learner_attempts(engine: Engine, name: str) -> list[AttemptRecord]:
-    """Every attempt of the learner with this display name, oldest first ([] if none)."""
-    a, s, learners = database.attempts.c, database.submissions.c, database.learners.c
-    query = (sa.select(a.id, a.case_id, a.guideline_version, a.started_at, a.finished_at,
-                       a.session_id, s.stage_id, s.points, s.safety_events)
-             .select_from(database.attempts.join(database.learners, learners.id == a.learner_id)
-                          .outerjoin(database.submissions, s.attempt_id == a.id))
-             .where(learners.display_name == name)
-             .order_by(a.started_at, a.id, s.round))
-    with database.guard(engine, "cannot read the learner's progress"), database.reading(engine) as conn:
-        rows = conn.execute(query).all()
-    found: dict[str, dict] = {}
-    for row in rows:
-        attempt = found.setdefault(row.id, dict(
-            attempt_id=row.id, case_id=row.case_id, guideline_version=row.guideline_version,
-            started_at=row.started_at, finished_at=row.finished_at, session_id=row.session_id,
-            points={}, harmful={}))
-        if row.stage_id is not None:  # a later round replaces an earlier one
-            attempt["points"][row.stage_id] = row.points
-            attempt["harmful"][row.stage_id] = len(row.safety_events or [])
-    return [AttemptRecord(safety_events=sum(r.pop("harmful").values()), **r)
-            for r in found.values()]
-
-
 # --- pure functions ----------------------------------------------------------------------
 
 
@@ -144,7 +98,7 @@ def case_progress(records: Sequence[AttemptRecord], case_id: str, stages: int,
     """One case's progress from the learner's attempts at it (`stages`: its number of stages)."""
     mine = [r for r in records if r.case_id == case_id]
     complete = [r for r in mine if len(r.points) >= stages]
-    scores = [sum(r.points.values()) / stages for r in complete]
+    scores = [case_score(r.points.values(), stages) for r in complete]
     resumable = [r for r in mine if r.finished_at is None and r.session_id is None
                  and r.guideline_version == version and len(r.points) < stages]
     resume = resumable[-1] if resumable and resumable[-1].points else None

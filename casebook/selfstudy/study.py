@@ -110,7 +110,7 @@ def self_study_player(case: Case, guideline: Guideline, related_titles: Mapping[
 def _restore(play: Play, recorder: AttemptRecorder) -> int | None:
     """Replay the learner's unfinished attempt into `play`: stages restored, None if unreadable."""
     from casebook.records import store
-    from casebook.selfstudy.progress import find_learner
+    from casebook.records.progress import find_learner
 
     try:
         recorder.engine = store.connect()
@@ -184,7 +184,8 @@ def home_visitor(library: Library, playable: Collection[str],
     if name is None:
         return Visitor(refused=refused)
     from casebook.records import store
-    from casebook.selfstudy.progress import learner_attempts, progress
+    from casebook.records.progress import learner_attempts
+    from casebook.selfstudy.progress import progress
 
     try:
         records = learner_attempts(store.connect(), name)

@@ -25,8 +25,9 @@ import ipywidgets as w
 from casebook.content.loading import Library, load_library
 from casebook.errors import CasebookError
 from casebook.records import store
+from casebook.rules import measures
 from casebook.rules.scoring import StageKey, answer_key
-from casebook.selfstudy.home import broken_cases
+from casebook.rules.validation import validate
 from casebook.sessions import machine as sessions
 from casebook.sessions import report as session_report
 from casebook.sessions import room
@@ -35,7 +36,7 @@ from casebook.sessions.polling import POLL_SECONDS, Poller
 from casebook.ui.markup import STYLE, error_html, esc, notice_html
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+    from casebook.records.database import Engine
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ class InstructorConsole(w.VBox):
         super().__init__()
         self.url = url
         self._library = library or load_library()
-        self._cases = sorted(set(self._library.cases) - broken_cases(self._library))
+        self._cases = sorted(measures.playable(self._library, validate(self._library)))
         self._engine: Engine | None = None
         self._key: str | None = None  # kept in the kernel only, to start further sessions
         self._state: sessions.SessionState | None = None
@@ -223,7 +224,7 @@ class InstructorConsole(w.VBox):
                              f"<p data-phase='{esc(state.phase)}' data-round='{state.round}'>"
                              f"Phase: <strong>{esc(state.phase)}</strong>{again}</p>")
         key = self._keys[number - 1]
-        tallies = [room.tally(votes, key, r) for r in range(1, state.round + 1)]
+        tallies = [measures.tally(votes, key, r) for r in range(1, state.round + 1)]
         self._histogram.value = "".join(tally_html(key, t, show_key=True) for t in tallies)
         self._stats.value = "".join(self._stats_html(t) for t in tallies)
 

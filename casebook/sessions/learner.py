@@ -7,7 +7,8 @@ widget closes or the session ends) and shows what the row says.
 Nothing of the answer key, and nothing of another learner, reaches a learner's widgets before
 the reveal: the form carries the options' labels only, a vote is acknowledged only once it is
 recorded, and verdicts, rationales and the room's tally are put into widgets after the reveal.
-The tally never carries a name, and is shown only once `ROOM_MIN` learners have voted.
+The tally never carries a name, and is shown only when `measures.tally_shown_to_learners`
+allows (after the reveal, once `measures.ROOM_MIN` learners have voted).
 
 SQLAlchemy and the session modules load when a learner clicks Join, so a case app stays light.
 Stable CSS classes for tests: `cb-join-code`, `cb-join-nickname`, `cb-join`, `cb-join-message`,
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING
 import ipywidgets as w
 
 from casebook.errors import CasebookError
+from casebook.rules import measures
 from casebook.rules.scoring import CaseResult, StageKey, max_choices
 from casebook.sessions.polling import POLL_SECONDS, Poller
 from casebook.ui.markup import (
@@ -38,16 +40,15 @@ from casebook.ui.markup import (
 from casebook.ui.player import CasePlayer, StageForm
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
     from casebook.content.models import Case, Guideline
+    from casebook.records.database import Engine
+    from casebook.records.sessions import Participant
+    from casebook.rules.measures import Tally
     from casebook.rules.play import Submission
     from casebook.sessions.machine import SessionState
-    from casebook.sessions.room import Participant, Tally
 
 log = logging.getLogger(__name__)
 
-ROOM_MIN = 3  # fewer votes than this and a tally would point at someone's answer
 LOST = "Lost contact with the session; trying again…"
 
 
@@ -113,8 +114,8 @@ class JoinBox(w.VBox):
 
     def join(self, code: str, nickname: str) -> RoomFollower | None:
         """The learner's session screen, or None with the reason shown in `cb-join-message`."""
-        from casebook.apps import load_case
         from casebook.records import store
+        from casebook.rules.library import load_case
         from casebook.sessions import machine as sessions
         from casebook.sessions import room
 
@@ -291,14 +292,14 @@ class RoomFollower(w.VBox):
             "<p>You did not vote on this stage.</p><h4>The guideline recommends</h4><ul>"
             + "".join(f"<li>{esc(o.text)}</li>" for o in key.recommended) + "</ul>")
         try:
-            tally = room.tally(room.votes(self._engine, state.id, stage.id, named=False),
-                               key, state.round)
+            tally = measures.tally(room.votes(self._engine, state.id, stage.id, named=False),
+                                   key, state.round)
         except (store.StoreError, sessions.SessionError) as exc:
             log.warning("tally of %s/%s not read: %s", state.join_code, stage.id, exc)
             return
         self._tally.value = ("<h4>How the room voted</h4>" + tally_html(key, tally, True)
-                             if tally.voters >= ROOM_MIN else
-                             f"<p>The room's votes are shown once {ROOM_MIN} or more "
+                             if measures.tally_shown_to_learners(state.phase, tally) else
+                             f"<p>The room's votes are shown once {measures.ROOM_MIN} or more "
                              "have voted.</p>")
 
     def _end(self) -> None:

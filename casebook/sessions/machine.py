@@ -2,8 +2,8 @@
 
 Everything a session shares lives in the database, because each Voila page runs its own kernel:
 the instructor's page changes the session's row, learners' pages poll it. These are plain
-functions over an Engine and the store's tables, with no UI in them; who joined and how they
-voted is in `casebook.sessions.room`.
+functions over an Engine, with no UI in them and no SQL (the queries are in
+`casebook.records.sessions`); who joined and how they voted is in `casebook.sessions.room`.
 
 The state machine, per stage (the session row holds current_stage, phase and round):
 
@@ -29,22 +29,20 @@ import hmac
 import secrets
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from functools import cache
 
-import sqlalchemy as sa
-from sqlalchemy import exc
-from sqlalchemy.engine import Engine
-
 from casebook.content.models import Case
-from casebook.errors import CasebookError
-from casebook.records import database
+from casebook.errors import SessionError
+from casebook.records import sessions as records
+from casebook.records.database import Engine
+
+__all__ = ["SessionError", "SessionState"]  # SessionError re-exported: it was defined here
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud or off a projector
 CODE_LENGTH = 6
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}
-_T = database.teaching_sessions
 # (action, phase, round) -> (phase, round) after it; `next` and `end` move the stage too.
 TRANSITIONS = {
     ("open", "waiting", 1): ("voting", 1),
@@ -56,21 +54,10 @@ TRANSITIONS = {
 }
 
 
-class SessionError(CasebookError):
-    """A session cannot do what was asked; the message is worded for the person who asked."""
-
-
 @dataclass(frozen=True)
-class SessionState:
-    """One reading of a session's row: what every screen in the room shows."""
-
-    id: str
-    join_code: str
-    case_id: str
-    stage_id: str | None
-    phase: str
-    round: int
-    ended: bool
+class SessionState(records.SessionRow):
+    """One reading of a session's row: what every screen in the room shows, and what the
+    state machine allows from it."""
 
     def allows(self, action: str) -> bool:
         if self.ended:
@@ -137,19 +124,14 @@ def new_code() -> str:
 # --- reading sessions ----------------------------------------------------------------------------
 
 
-def _state(row: sa.Row) -> SessionState:
-    return SessionState(row.id, row.join_code, row.case_id, row.current_stage, row.phase,
-                        row.round, row.ended_at is not None)
-
-
-def _read_one(engine: Engine, where: sa.ColumnElement) -> SessionState | None:
-    with database.guard(engine, "cannot read the session"), database.reading(engine) as conn:
-        row = conn.execute(sa.select(_T).where(where)).first()
-    return _state(row) if row is not None else None
+def _read_one(engine: Engine, session_id: str | None = None,
+              join_code: str | None = None) -> SessionState | None:
+    row = records.read_session(engine, session_id, join_code)
+    return SessionState(**asdict(row)) if row is not None else None
 
 
 def state(engine: Engine, session_id: str) -> SessionState:
-    found = _read_one(engine, _T.c.id == session_id)
+    found = _read_one(engine, session_id=session_id)
     if found is None:
         raise SessionError("This session no longer exists.")
     return found
@@ -158,7 +140,7 @@ def state(engine: Engine, session_id: str) -> SessionState:
 def by_code(engine: Engine, code_text: str) -> SessionState:
     """The session a code names, running or ended (for the report)."""
     code = normalize_code(code_text)
-    found = _read_one(engine, _T.c.join_code == code)
+    found = _read_one(engine, join_code=code)
     if found is None:
         raise SessionError(f"No session has the code {code}. Check the code on your "
                            "instructor's screen.")
@@ -182,8 +164,7 @@ def authenticate(engine: Engine, code_text: str, key: str) -> SessionState:
         code = normalize_code(code_text)
     except SessionError:
         raise refused from None
-    with database.guard(engine, "cannot read the session"), database.reading(engine) as conn:
-        stored = conn.scalar(sa.select(_T.c.instructor_key_hash).where(_T.c.join_code == code))
+    stored = records.key_hash(engine, code)
     matches = key_matches(stored if stored is not None else _decoy_hash(), str(key or ""))
     if stored is None or not matches:
         raise refused
@@ -199,15 +180,10 @@ def create(engine: Engine, case: Case, key: str) -> SessionState:
     row = dict(instructor_key_hash=hash_key(key), case_id=case.id,
                current_stage=case.stages[0].id, phase="waiting", round=1,
                created_at=now, updated_at=now)
-    with database.guard(engine, "cannot create the session"):
-        for _ in range(20):
-            row.update(id=str(uuid.uuid4()), join_code=new_code())
-            try:
-                with engine.begin() as conn:
-                    conn.execute(_T.insert().values(**row))
-                return state(engine, row["id"])
-            except exc.IntegrityError:
-                continue  # the code is taken: draw another
+    for _ in range(20):
+        row.update(id=str(uuid.uuid4()), join_code=new_code())
+        if records.insert_session(engine, row):  # False: the code is taken, draw another
+            return state(engine, row["id"])
     raise SessionError("cannot find a free join code; try again")
 
 
@@ -234,16 +210,9 @@ def _target(current: SessionState, action: str, stages: Sequence[str]) -> dict:
 def advance(engine: Engine, current: SessionState, action: str,
             stages: Sequence[str]) -> SessionState:
     """Apply `action` to the session as `current` shows it; refused if it has moved since."""
-    values = _target(current, action, stages)
-    t = _T.c
-    stage_is = t.current_stage.is_(None) if current.stage_id is None else (
-        t.current_stage == current.stage_id)
-    update = _T.update().where(t.id == current.id, t.phase == current.phase,
-                               t.round == current.round, stage_is, t.ended_at.is_(None))
-    with database.guard(engine, "cannot change the session"), engine.begin() as conn:
-        changed = conn.execute(update.values(**values)).rowcount
+    changed = records.update_session(engine, current, _target(current, action, stages))
     now = state(engine, current.id)
-    if changed != 1:
+    if not changed:
         raise SessionError(f"The session changed meanwhile (it is {describe(now)}); "
                            "look again and retry.")
     return now

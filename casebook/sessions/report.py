@@ -1,8 +1,9 @@
 """After a session: per stage, how the room voted, first vote against re-vote.
 
-For each stage and round: the distribution of choices, the concordance (the share whose vote
-chose the guideline's step or steps and nothing else, as `room.Vote.concordant`), the votes
-with a harmful step (safety events), and the median confidence. For the re-vote: how many
+For each stage and round: the distribution of choices, the concordance (the share of votes
+concordant with the guideline, `measures.concordant`), the votes with a harmful step (safety
+events), and the median confidence; and the tally of the votes that count (`measures.counted`:
+a re-vote replaces the first vote), the figure the dashboard and the exports show. For the re-vote: how many
 voted both times, how many changed their answer, and how many moved to or away from the
 guideline's answer. As rows (the CLI, CSV), escaped HTML tables and a matplotlib figure
 (imported only when drawn: the instructor's path, never a learner's).
@@ -18,16 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from statistics import median_low
 
-from sqlalchemy.engine import Engine
-
 from casebook.content.loading import Library
 from casebook.content.models import Case, Verdict
 from casebook.errors import CasebookError
+from casebook.records.database import Engine
+from casebook.rules import measures
+from casebook.rules.measures import Tally
 from casebook.rules.play import CONFIDENCE
 from casebook.rules.scoring import StageKey, answer_key
 from casebook.sessions import machine as sessions
 from casebook.sessions import room
-from casebook.sessions.room import Tally, Vote
+from casebook.sessions.room import Vote
 from casebook.ui.markup import esc, verdict_label
 
 
@@ -41,6 +43,8 @@ class StageReport:
     changed: int = 0  # of those, changed their choices
     to_key: int = 0  # not concordant first, concordant on the re-vote
     from_key: int = 0  # concordant first, not on the re-vote
+    counted: Tally | None = None  # the votes that count: each participant's re-vote, else vote
+    counted_confidence: str | None = None  # their median confidence
 
 
 @dataclass(frozen=True)
@@ -62,12 +66,14 @@ def stage_report(key: StageKey, title: str, all_votes: Sequence[Vote]) -> StageR
     first = {v.participant_id: v for v in mine if v.round == 1}
     second = {v.participant_id: v for v in mine if v.round == 2}
     pairs = [(first[p], second[p]) for p in first if p in second]
+    counted = measures.counted(mine, who="participant_id")
     return StageReport(
-        key, title, tuple(room.tally(mine, key, r) for r in rounds),
+        key, title, tuple(measures.tally(mine, key, r) for r in rounds),
         {r: _median_confidence([v for v in mine if v.round == r]) for r in rounds},
         both=len(pairs), changed=sum(set(a.choices) != set(b.choices) for a, b in pairs),
         to_key=sum(not a.concordant and b.concordant for a, b in pairs),
-        from_key=sum(a.concordant and not b.concordant for a, b in pairs))
+        from_key=sum(a.concordant and not b.concordant for a, b in pairs),
+        counted=measures.tally(counted, key), counted_confidence=_median_confidence(counted))
 
 
 def build(engine: Engine, code: str, library: Library) -> Report:
@@ -92,21 +98,28 @@ def _share(tally: Tally) -> str:
     return "-" if tally.share is None else f"{tally.share:.0%}"
 
 
+def _summary_row(s: StageReport, t: Tally, confidence: str | None) -> dict:
+    return {
+        "stage": s.key.stage, "round": "counted" if t.round is None else t.round,
+        "voters": t.voters, "concordant": t.concordant,
+        "concordance": "" if t.share is None else round(t.share, 3),
+        "harmful_votes": t.harmful,
+        "median_confidence": confidence or "-",
+        "changed_on_revote": s.changed if t.round == 2 else "",
+        "to_guideline": s.to_key if t.round == 2 else "",
+        "away_from_guideline": s.from_key if t.round == 2 else "",
+    }
+
+
 def summary_rows(report: Report) -> list[dict]:
-    """One row per stage and round."""
+    """One row per stage and round; after a re-vote, also a row ("counted") of the votes that
+    count (`measures.counted`: each participant's re-vote, else their first vote), the figures
+    the dashboard and the exports show for the session."""
     rows = []
     for s in report.stages:
-        for t in s.rounds:
-            rows.append({
-                "stage": s.key.stage, "round": t.round, "voters": t.voters,
-                "concordant": t.concordant,
-                "concordance": "" if t.share is None else round(t.share, 3),
-                "harmful_votes": t.harmful,
-                "median_confidence": s.median_confidence[t.round] or "-",
-                "changed_on_revote": s.changed if t.round == 2 else "",
-                "to_guideline": s.to_key if t.round == 2 else "",
-                "away_from_guideline": s.from_key if t.round == 2 else "",
-            })
+        rows += [_summary_row(s, t, s.median_confidence[t.round]) for t in s.rounds]
+        if len(s.rounds) > 1 and s.counted is not None:
+            rows.append(_summary_row(s, s.counted, s.counted_confidence))
     return rows
 
 

@@ -12,8 +12,7 @@ from collections.abc import Iterable, Mapping
 from html import escape
 
 from casebook.content.models import Case, FindingValue, Guideline, Review, Stage, Verdict
-from casebook.rules.engine import ActionVerdict
-from casebook.rules.scoring import CaseResult, OptionKey, StageResult
+from casebook.rules.scoring import ActionVerdict, CaseResult, OptionKey, StageResult
 
 NOTICE = "Educational use only, not clinical advice."
 UNLISTED = "cited by the source article, not listed in it"

@@ -1,0 +1,206 @@
+"""The one definition of every figure the casebook reports, for every view that shows it.
+
+The dashboard, the session report, the live tallies (console and learner), the home page's
+progress, the CLI and the exports all call these functions, so a programme director reading the
+same records on two screens reads the same figures. They are pure functions of recorded values
+(verdict names, points, rounds, times), with no pandas and no SQLAlchemy: a DataFrame applies
+them row by row, a view passes its rows in.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from math import fsum
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from casebook.content.models import Verdict
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from casebook.content.loading import Library
+    from casebook.content.models import Case
+    from casebook.errors import Problem
+    from casebook.rules.scoring import StageKey
+
+SINGLE_ANSWER_POINTS = {
+    Verdict.recommended: 1.0,
+    Verdict.acceptable: 0.5,
+    Verdict.not_indicated: 0.0,
+    Verdict.harmful: 0.0,
+}
+ROOM_MIN = 3  # fewer votes than this and a tally shown to learners would point at someone
+
+
+# --- one answered stage ----------------------------------------------------------------------
+
+
+def stage_points(verdicts: Sequence[str], max_choices: int, recommended: int) -> float:
+    """Key-feature points for one answered stage, from 0 to 1.
+
+    For a programme director: how much of the guideline's step the resident found at this
+    decision. A single-answer stage scores 1 for the recommended step, 0.5 for an acceptable
+    one, 0 otherwise. A multi-answer stage scores the share of the guideline's steps found
+    (recommended chosen / recommended required, at most `max_choices`). Choosing more options
+    than allowed, or any harmful one, scores 0: harm is never offset by a right step.
+    `verdicts` are those of the options chosen; `recommended` counts the stage's recommended
+    options.
+    """
+    if not verdicts or len(verdicts) > max_choices:
+        return 0.0
+    if unsafe(verdicts):
+        return 0.0
+    if max_choices == 1:
+        return SINGLE_ANSWER_POINTS[Verdict(verdicts[0])]
+    required = min(recommended, max_choices)
+    keyed = sum(Verdict(v) is Verdict.recommended for v in verdicts)
+    return keyed / required if required else 0.0
+
+
+def concordant(points: float, verdicts: Iterable[str]) -> bool:
+    """Whether an answer is concordant with the guideline: it scored full points on the stage
+    and chose nothing the guideline does not recommend.
+
+    For a programme director: the resident did what the guideline says at this decision, all
+    of it and nothing else. Full points alone would count an answer that adds a step the
+    guideline calls not indicated, where a multi-answer stage leaves room for it (key-feature
+    scoring does not take points for that, but it is not what the guideline says to do);
+    "chose a recommended step and nothing harmful" would count half an answer (one of two
+    required steps) as concordant, which is how one screen once showed 100 % where another
+    showed 33 % on the same votes. A harmful choice always scores 0, so it is never concordant.
+    """
+    return points >= 1.0 and all(Verdict(v) is Verdict.recommended for v in verdicts)
+
+
+def safety_events(choices: Sequence[str], verdicts: Sequence[str]) -> tuple[str, ...]:
+    """The answer's safety events: each option chosen whose verdict is harmful.
+
+    For a programme director: a step the guideline says could hurt this patient, chosen by the
+    resident. Every harmful option chosen is one event, counted apart from the score (which it
+    sets to 0 for the stage), so a resident cannot hide harm behind good marks elsewhere.
+    """
+    return tuple(c for c, v in zip(choices, verdicts, strict=True) if Verdict(v) is Verdict.harmful)
+
+
+def unsafe(verdicts: Iterable[str]) -> bool:
+    """Whether an answer has at least one safety event (any harmful choice): a harmful vote."""
+    return any(Verdict(v) is Verdict.harmful for v in verdicts)
+
+
+def case_score(points: Iterable[float], stages: int) -> float:
+    """A case's score: the mean of its stages' points, a stage not answered scoring 0.
+
+    For a programme director: the share of the case's decisions the resident got right, from
+    0 to 1 (shown as a percentage). `stages` is the number of stages the score is over: the
+    case's, for a whole attempt.
+    """
+    return fsum(points) / stages if stages else 0.0
+
+
+# --- which answer counts ---------------------------------------------------------------------
+
+
+class Answered(Protocol):
+    stage_id: str
+    round: int
+    submitted_at: datetime
+
+
+A = TypeVar("A", bound=Answered)
+
+
+def counted(answers: Iterable[A], who: str = "attempt_id") -> list[A]:
+    """The answers that count: per person (the attribute `who` names) and stage, one answer.
+
+    For a programme director: after a re-vote, the room's second thoughts are what count. The
+    round-2 vote replaces the round-1 vote (both stay recorded); within a round the latest
+    answer counts (the later in `answers` on equal times). Someone who did not re-vote keeps
+    their first vote. The answers are returned in the order given.
+    """
+    rows = list(answers)
+    kept: dict[tuple[Any, str], int] = {}
+    for n, row in enumerate(rows):
+        slot = (getattr(row, who), row.stage_id)
+        best = kept.get(slot)
+        if best is None or (row.round, row.submitted_at) >= (rows[best].round,
+                                                              rows[best].submitted_at):
+            kept[slot] = n
+    return [rows[n] for n in sorted(kept.values())]
+
+
+# --- the room's tally ------------------------------------------------------------------------
+
+
+class Vote(Protocol):
+    stage_id: str
+    round: int
+    choices: Sequence[str]
+    verdicts: Sequence[str]
+    points: float
+
+
+@dataclass(frozen=True)
+class Tally:
+    """One stage's votes: how many chose each option, and how the votes stand to the key."""
+
+    stage_id: str
+    round: int | None  # the round tallied; None: the votes that count (`counted`)
+    counts: dict[str, int]  # option id -> votes choosing it, in the stage's option order
+    voters: int
+    concordant: int  # votes concordant with the guideline (`concordant`)
+    harmful: int  # votes with a safety event (`unsafe`)
+
+    @property
+    def share(self) -> float | None:
+        """The share of votes concordant with the guideline; None before anyone voted."""
+        return self.concordant / self.voters if self.voters else None
+
+
+def tally(votes: Iterable[Vote], key: StageKey, round: int | None = None) -> Tally:
+    """The room's tally of `key`'s stage: the votes of `round`, or every vote given (None).
+
+    For a programme director: how the room answered one decision. `voters` counts votes,
+    `counts` the votes choosing each offered option (a multi-answer vote counts for each of its
+    options), `concordant` and `harmful` the votes as `concordant` and `unsafe` judge them,
+    and `share` the concordant share.
+    """
+    chosen = [v for v in votes if v.stage_id == key.stage and (round is None or v.round == round)]
+    picked = Counter(c for v in chosen for c in v.choices)
+    return Tally(key.stage, round, {o.option: picked[o.option] for o in key.options},
+                 len(chosen), sum(concordant(v.points, v.verdicts) for v in chosen),
+                 sum(unsafe(v.verdicts) for v in chosen))
+
+
+def tally_shown_to_learners(phase: str, votes: Tally) -> bool:
+    """Whether learners may see the room's tally: after the reveal, from `ROOM_MIN` votes on.
+
+    Before the reveal a tally would steer the vote; with fewer votes it would point at
+    someone's answer. The instructor's screen shows every tally live.
+    """
+    return phase == "revealed" and votes.voters >= ROOM_MIN
+
+
+# --- which cases can be played ---------------------------------------------------------------
+
+
+def case_problems(library: Library, case: Case, problems: Collection[Problem]) -> list[Problem]:
+    """The problems that keep `case` from being played: those in its own file or its
+    guideline's (`problems` is `validate(library)`)."""
+    guideline = library.guideline_for(case)
+    own = {library.path_of(case)} | ({library.path_of(guideline)} if guideline else set())
+    return [p for p in problems if p.path in own]
+
+
+def playable(library: Library, problems: Collection[Problem]) -> set[str]:
+    """The cases a learner can play: each loads, validates and scores.
+
+    For a programme director: the cases on offer. A case is playable when neither its file nor
+    its guideline's has a problem in `validate(library)` (passed in as `problems`): loading,
+    structure, the guideline's graph checks, and the case's checks, which include computing
+    every stage's answer key, so a playable case can always be scored. A case with no
+    guideline has a problem in its own file. Problems in a related case's file do not stop a
+    case (its link leads to that case's own error screen).
+    """
+    return {c.id for c in library.cases.values() if not case_problems(library, c, problems)}
