@@ -170,6 +170,7 @@ class Action(Strict):
     conservative_only: bool = Field(
         False, description="care that is conservative alone; harmful wherever a red flag is present"
     )
+    delays: bool = Field(False, description="puts off evaluation or treatment; harmful where urgent")
 
 
 class Evidence(Strict):
@@ -198,6 +199,7 @@ class Context(Strict):
     title: str
     when: Condition
     default: Default
+    urgent: bool = Field(False, description="the seed calls for immediate evaluation here")
 
 
 class Rule(Judgement):
@@ -266,6 +268,9 @@ class Option(Strict):
     text: str
 
 
+Level = Literal["student", "resident", "attending"]  # "Which best describes you?", as the seeds ask
+
+
 class Stage(Strict):
     id: Slug
     title: str
@@ -276,6 +281,13 @@ class Stage(Strict):
     question: str
     select: Select = Select()
     options: list[Option] = Field(min_length=2)
+    shown_by: dict[str, str] = Field(
+        default_factory=dict,
+        description="for each revealed finding, the sentence of the story that shows it",
+    )
+    explain: dict[Level, str] = Field(
+        default_factory=dict, description="the stage's teaching after the answer, per level"
+    )
 
 
 class Case(Strict):
@@ -286,6 +298,7 @@ class Case(Strict):
     guideline: GuidelineRef
     context: Slug
     audience: str
+    levels: list[Level] = Field(default_factory=list, description="who the case suits")
     review: Review
     vignette: str
     teaching_points: list[Cited] = Field(min_length=1)
