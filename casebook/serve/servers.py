@@ -184,6 +184,7 @@ class CasebookVoila(Voila):
     def setup_template_dirs(self) -> None:
         super().setup_template_dirs()
         self.template_paths.insert(0, str(TEMPLATES))  # our index.html.j2 first: no CDN
+        self.static_paths.append(str(TEMPLATES / "static"))  # voila/static/casebook.css
 
     def is_private(self, path: str) -> bool:
         root = Path(self.root_dir).resolve()
