@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -195,4 +196,6 @@ def report_svg(report: Report) -> str:
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "casebook"}):
         fig.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
-    return text[text.index("<svg"):]  # no XML prolog or DOCTYPE inside a page
+    text = text[text.index("<svg"):]  # no XML prolog or DOCTYPE inside a page
+    # matplotlib's <style> would apply to the whole page: its rule is in casebook.css instead
+    return re.sub(r"<style[^>]*>.*?</style>", "", text, count=1, flags=re.S)
