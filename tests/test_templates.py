@@ -109,6 +109,7 @@ CONTEXTS: dict[str, dict] = {
                                              next=NS(reason=H)),
                               "next_case": NS(id=H, title=H), "query": H},
     "home/visitor.html.j2": {"name": H, "progress_html": ""},
+    "busy.html.j2": {"limit": H, "stylesheet": H},
 }
 
 
