@@ -49,7 +49,7 @@ def test_a_case_failing_validation_is_listed_unlinked_with_its_problem(tmp_path,
     assert 'href="cases/knee-hot-joint.ipynb"' not in html
     assert 'href="cases/knee-simple.ipynb"' in html  # the other case is unaffected
     error = one(page, "cb-error").value
-    assert "sore-knee has no action &#x27;aspirin&#x27;" in error
+    assert "sore-knee has no action &#39;aspirin&#39;" in error
 
 
 def test_an_empty_content_folder_says_so(tmp_path, monkeypatch):

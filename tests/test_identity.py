@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from html import escape
 
 import pytest
 from websockets.sync.server import serve
@@ -19,7 +20,6 @@ from casebook.selfstudy.identity import (
     link_query,
     page_query,
 )
-from casebook.ui.markup import esc
 
 HOSTILE = {
     "script": "<script>alert(1)</script>",
@@ -73,7 +73,7 @@ def test_a_hostile_name_is_refused_with_a_reason_that_shows_safely(raw):
         clean_name(raw)
     reason = str(caught.value)
     assert reason and len(reason) < 200  # bounded, whatever came in
-    shown = esc(reason)
+    shown = escape(reason, quote=True)
     assert "<" not in shown and '"' not in shown and "\x00" not in shown
 
 

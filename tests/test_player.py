@@ -314,7 +314,7 @@ def test_unknown_case_id_shows_cb_error(small):
     screen = case_app("no-such-case")
     assert isinstance(screen, ErrorScreen)
     error = one(screen, "cb-error").value
-    assert "There is no case &#x27;no-such-case&#x27;" in error
+    assert "There is no case &#39;no-such-case&#39;" in error
     assert "knee-hot-joint, knee-simple" in error
     assert "Educational use only" in one(screen, "cb-notice").value
     assert "Traceback" not in error
@@ -344,7 +344,7 @@ def test_case_failing_validation_shows_cb_error(tmp_path, monkeypatch, defect, e
     assert isinstance(screen, ErrorScreen)
     error = one(screen, "cb-error").value
     assert "fails validation" in error
-    assert expected.replace("'", "&#x27;") in error
+    assert expected.replace("'", "&#39;") in error
     assert "/content/" not in error  # paths shown relative to the content folder
 
 

@@ -28,7 +28,7 @@ from casebook.content.loading import Library
 from casebook.records.frames import counted
 from casebook.rules.measures import concordant
 from casebook.rules.play import CONFIDENCE
-from casebook.ui.markup import esc
+from casebook.ui.render import render
 
 HELP_SAFETY = 2
 HELP_SCORE = 0.5
@@ -224,4 +224,4 @@ def figure_html(fig: Figure, alt: str) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<img src="data:image/png;base64,{data}" alt="{esc(alt)}" style="max-width:100%">'
+    return render("dashboard/figure.html.j2", data=data, alt=alt)

@@ -17,7 +17,8 @@ from casebook.records import frames as records
 from casebook.records import sessions as session_records
 from casebook.records import store
 from casebook.records.database import Engine
-from casebook.ui.markup import STYLE, error_html, esc, notice_html, review_text
+from casebook.ui.markup import error_html, notice_html, review_text
+from casebook.ui.render import render
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +47,15 @@ def review_line(library: Library) -> str:
 
 def _table(frame: pd.DataFrame, empty: str) -> str:
     if frame.empty:
-        return f"<p>{esc(empty)}</p>"
+        return render("dashboard/empty.html.j2", text=empty)
     return frame.to_html(index=False, escape=True, float_format=lambda x: f"{x:.2f}",
                          border=0, classes="cb-table")
 
 
 def section_html(title: str, fig, alt: str, table: pd.DataFrame, empty: str) -> str:
     plot = d.figure_html(fig, alt) if fig is not None else ""
-    return f"<h3>{esc(title)}</h3>{plot}{_table(table, empty)}"
+    return render("dashboard/section.html.j2", title=title, plot_html=plot,
+                  table_html=_table(table, empty))
 
 
 class Dashboard(w.VBox):
@@ -74,7 +76,7 @@ class Dashboard(w.VBox):
         self._error.layout.display = "none"
         notice = w.HTML(notice_html(review_line(library)))
         notice.add_class("cb-notice")
-        self.children = [notice, w.HTML(f"{STYLE}<h2>Instructor dashboard</h2>"),
+        self.children = [notice, w.HTML(render("dashboard/heading.html.j2")),
                          w.HBox([self._since, self._until, self._session]),
                          self._error, self._results]
         try:
@@ -110,8 +112,8 @@ def _n(count: int, word: str, plural: str | None = None) -> str:
 def results_html(final: pd.DataFrame, library: Library) -> str:
     """Every section for these answers: a summary, then tables with their plots."""
     people, cases = final["who"].nunique(), final["case_id"].nunique()
-    lines = [f"<p class='cb-dashboard-summary'>{_n(len(final), 'answered stage')} by "
-             f"{_n(people, 'person', 'people')} across {_n(cases, 'case')}.</p>"]
+    lines = [render("dashboard/summary.html.j2", answers=_n(len(final), "answered stage"),
+                    people=_n(people, "person", "people"), cases=_n(cases, "case"))]
     conc = d.labelled(d.concordance(final), library).sort_values(["case_id", "stage_no"])
     instead, unsafe, calib = d.chosen_instead(final), d.safety_events(final), d.calibration(final)
     sections = [

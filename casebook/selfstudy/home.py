@@ -25,7 +25,8 @@ from casebook.rules.measures import playable
 from casebook.rules.validation import validate
 from casebook.selfstudy.identity import MAX_NAME, PARAM, link_query
 from casebook.selfstudy.study import Visitor
-from casebook.ui.markup import STYLE, error_html, esc, notice_html, review_text
+from casebook.ui.markup import error_html, notice_html, review_text
+from casebook.ui.render import render
 
 if TYPE_CHECKING:
     from casebook.selfstudy.progress import CaseProgress, Progress
@@ -34,13 +35,9 @@ Marks = Mapping[str, "CaseProgress"]
 
 
 def _case_html(case: Case, broken: bool, query: str = "", mark: CaseProgress | None = None) -> str:
-    title = (f"{esc(case.title)} <em>(unavailable: fails validation)</em>" if broken else
-             f'<a class="cb-case-link" href="cases/{esc(case.id)}.ipynb{esc(query)}">'
-             f"{esc(case.title)}</a>")
-    stages = f"{len(case.stages)} stage{'s' if len(case.stages) != 1 else ''}"
-    return (f'<li class="cb-case" data-case="{esc(case.id)}">{title}<br>{esc(case.question)}'
-            f"<br><small>{stages} · review status: {esc(review_text(case.review))}</small>"
-            f"{_mark_html(mark, len(case.stages))}</li>")
+    return render("home/case.html.j2", case=case, broken=broken, query=query,
+                  stages=len(case.stages), review=review_text(case.review),
+                  mark_html=_mark_html(mark, len(case.stages)))
 
 
 def _mark_html(mark: CaseProgress | None, stages: int) -> str:
@@ -53,7 +50,7 @@ def _mark_html(mark: CaseProgress | None, stages: int) -> str:
                   f"safety events in last attempt: {mark.last_safety_events}"]
     if mark.answered:
         parts.append(f"unfinished attempt, {mark.answered} of {stages} stages answered")
-    return f'<br><small class="cb-case-progress">Your progress: {" · ".join(parts)}</small>'
+    return render("home/progress_mark.html.j2", parts=parts)
 
 
 def _guideline_html(guideline: Guideline, cases: list[Case], broken: set[str],
@@ -68,19 +65,16 @@ def _guideline_html(guideline: Guideline, cases: list[Case], broken: set[str],
         if context_id not in by_context:
             continue
         context = guideline.context(context_id)
-        items = "".join(_case_html(c, c.id in broken, query, (marks or {}).get(c.id))
-                        for c in sorted(by_context[context_id], key=lambda c: c.id))
-        sections.append(f"<h4>{esc(context.title if context else context_id)}</h4>"
-                        f"<ul>{items}</ul>")
-    return (f"<section><h3>{esc(guideline.title)} (version {esc(guideline.version)})</h3>"
-            f"<p><small>Guideline review status: {esc(review_text(guideline.review))}; "
-            f"source last updated {esc(guideline.source.last_updated)}</small></p>"
-            f"{''.join(sections)}</section>")
+        items = [_case_html(c, c.id in broken, query, (marks or {}).get(c.id))
+                 for c in sorted(by_context[context_id], key=lambda c: c.id)]
+        sections.append((context.title if context else context_id, items))
+    return render("home/guideline.html.j2", guideline=guideline, sections=sections,
+                  review=review_text(guideline.review))
 
 
 def _orphans_html(cases: list[Case]) -> str:
-    items = "".join(_case_html(c, True) for c in sorted(cases, key=lambda c: c.id))
-    return f"<section><h3>Cases whose guideline is missing</h3><ul>{items}</ul></section>"
+    items = [_case_html(c, True) for c in sorted(cases, key=lambda c: c.id)]
+    return render("home/orphans.html.j2", cases_html=items)
 
 
 def listing_html(library: Library, broken: set[str], query: str = "",
@@ -94,55 +88,31 @@ def listing_html(library: Library, broken: set[str], query: str = "",
             orphans.append(case)
         else:
             groups[(case.guideline.id, case.guideline.version)].append(case)
-    body = "".join(_guideline_html(library.guidelines[key], groups[key], broken, query, marks)
-                   for key in sorted(groups))
+    body = [_guideline_html(library.guidelines[key], groups[key], broken, query, marks)
+            for key in sorted(groups)]
     if orphans:
-        body += _orphans_html(orphans)
-    return body or "<p>There are no cases yet.</p>"
+        body.append(_orphans_html(orphans))
+    return render("home/listing.html.j2", sections_html=body)
 
 
 def name_form_html(refused: str | None = None) -> str:
     """Asks for a display name: a GET form, so the name lands in the address (`?learner=`)."""
-    alert = (f'<div class="cb-error-box" role="alert"><strong>That name cannot be used.</strong> '
-             f"{esc(refused)} Please choose another.</div>" if refused else "")
-    return (
-        f"<h3>Your name in the casebook</h3>{alert}"
-        "<p>Choose a display name to keep your progress: each answer is saved under it, and "
-        "coming back with the same name carries on where you left off.</p>"
-        "<p>A nickname is enough: your real name is not needed. There is no password, so anyone "
-        "who types the same name shares its record; pick one others will not. Without a name "
-        "you can still play any case, but nothing is saved.</p>"
-        '<form class="cb-name-form" method="get">'
-        f'<label for="cb-learner-name">Display name</label> <input id="cb-learner-name" '
-        f'name="{PARAM}" type="text" maxlength="{MAX_NAME}" required autocomplete="nickname" '
-        'spellcheck="false"> <button type="submit">Start</button></form>'
-    )
+    return render("home/name_form.html.j2", refused=refused, param=PARAM, max_name=MAX_NAME)
 
 
 def progress_html(progress: Progress, library: Library, query: str) -> str:
     """Cases done, safety events, and what to try next (the rule is in `casebook.selfstudy.progress`)."""
     suggestion = progress.next
-    if suggestion.case_id is not None:
-        case = library.cases[suggestion.case_id]
-        target = (f'<a class="cb-next-case" href="cases/{esc(case.id)}.ipynb{esc(query)}">'
-                  f"{esc(case.title)}</a>. ")
-    else:
-        target = ""
-    return (f"<h3>Your progress</h3><ul><li>Cases done: {progress.done} of "
-            f"{len(progress.cases)}</li><li>Safety events (harmful steps chosen, every attempt): "
-            f"{progress.safety_events}</li></ul>"
-            f"<p><strong>Try next:</strong> {target}{esc(suggestion.reason)}</p>")
+    case = library.cases[suggestion.case_id] if suggestion.case_id is not None else None
+    return render("home/progress.html.j2", progress=progress, next_case=case, query=query)
 
 
 def visitor_html(visitor: Visitor, library: Library) -> str:
     if visitor.name is None:
         return name_form_html(visitor.refused)
     query = link_query(visitor.name)
-    html = (f"<p>Playing as <strong>{esc(visitor.name)}</strong>. Bookmark this page to come "
-            'back to your progress. <a href="index.ipynb">Not you? Choose another name</a>.</p>')
-    if visitor.progress is not None:
-        html += progress_html(visitor.progress, library, query)
-    return html
+    progress = "" if visitor.progress is None else progress_html(visitor.progress, library, query)
+    return render("home/visitor.html.j2", name=visitor.name, progress_html=progress)
 
 
 class HomePage(w.VBox):
@@ -162,9 +132,7 @@ class HomePage(w.VBox):
         marks = visitor.progress.cases if visitor.progress is not None else None
         children = [
             _classed(w.HTML(notice_html("; ".join(statuses) or "no content yet")), "cb-notice"),
-            w.HTML(f"{STYLE}<h2>Clinical casebook</h2><p>Work through each case and choose the "
-                   "next step; every choice is scored against the guideline's algorithm, with "
-                   "its sources.</p>"),
+            w.HTML(render("home/heading.html.j2")),
             _classed(w.HTML(visitor_html(visitor, library)), "cb-identity"),
             _classed(w.HTML(listing_html(library, broken, link_query(visitor.name), marks)),
                      "cb-home"),

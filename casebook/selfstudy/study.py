@@ -30,8 +30,8 @@ from casebook.content.models import Case, Guideline
 from casebook.errors import CasebookError, NotSaved
 from casebook.rules.play import Play, Submission
 from casebook.selfstudy.identity import NameRejected, clean_name, learner_from_query, link_query, page_query
-from casebook.ui.markup import esc
 from casebook.ui.player import CasePlayer
+from casebook.ui.render import render
 
 if TYPE_CHECKING:
     from casebook.selfstudy.progress import Progress
@@ -144,24 +144,12 @@ def _banner(html: str):
 
 
 def named_html(name: str, restored: int | None, stages: int) -> str:
-    home = f"../index.ipynb{esc(link_query(name))}"
-    lines = [f"Playing as <strong>{esc(name)}</strong>. Each answer is saved before its "
-             "feedback shows, so you can leave and come back to carry on. "
-             f'<a href="{home}">Your progress (home page)</a>']
-    if restored is None:
-        lines.append("Your earlier answers could not be loaded: the casebook's records cannot "
-                     "be reached just now. You can still play; you will be told if an answer "
-                     "cannot be saved.")
-    elif restored:
-        lines.append(f"Welcome back: your answers to {restored} of {stages} stages are restored.")
-    return "".join(f"<p>{line}</p>" for line in lines)
+    return render("selfstudy/named.html.j2", name=name, home=f"../index.ipynb{link_query(name)}",
+                  restored=restored, stages=stages)
 
 
 def anonymous_html(refused: str | None = None) -> str:
-    why = (f"The name in this page's address cannot be used ({esc(refused)}), so your answers "
-           if refused else "Playing without a name: your answers ")
-    return (f"<p>{why}are not saved. To keep your progress, "
-            '<a href="../index.ipynb">choose a name on the home page</a>.</p>')
+    return render("selfstudy/anonymous.html.j2", refused=refused)
 
 
 # --- the home page's visitor ---------------------------------------------------------------

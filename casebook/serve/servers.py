@@ -35,21 +35,12 @@ from voila.tornado.contentshandler import VoilaContentsHandler
 from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.treehandler import TornadoVoilaTreeHandler
 
+from casebook.ui.render import render
+
 REPO = Path(__file__).resolve().parents[2]
 CONFIG_DIR = Path(__file__).resolve().parent / "config"
 TEMPLATES = CONFIG_DIR / "templates"
 NOTEBOOKS = REPO / "notebooks"
-
-BUSY_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Casebook busy</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body style="font-family: sans-serif; max-width: 36rem; margin: 3rem auto; line-height: 1.5">
-<main><h1>The casebook is busy</h1>
-<p>Every place for a case is taken right now ({limit} open at once).
-Please wait a minute and <a href="">try again</a>.</p>
-<p>If you have this case open in another tab, closing that tab frees its place.</p></main>
-</body></html>
-"""
 
 
 class CasebookKernelManager(AsyncMappingKernelManager):
@@ -131,7 +122,8 @@ class CappedVoilaHandler(PrivateDirsMixin, TornadoVoilaHandler):
             self.set_status(503)
             self.set_header("Retry-After", "60")
             self.set_header("Cache-Control", "no-store")
-            self.finish(BUSY_PAGE.format(limit=app.max_kernels))
+            self.finish(render("busy.html.j2", limit=app.max_kernels, stylesheet=url_path_join(
+                self.base_url, "voila/static/casebook.css")))
             return
         # The page shuts its kernel down on unload with a beacon carrying the _xsrf cookie;
         # Voila's page never sets that cookie, so the beacon is refused (voila#1458).
@@ -184,6 +176,7 @@ class CasebookVoila(Voila):
     def setup_template_dirs(self) -> None:
         super().setup_template_dirs()
         self.template_paths.insert(0, str(TEMPLATES))  # our index.html.j2 first: no CDN
+        self.static_paths.append(str(TEMPLATES / "static"))  # voila/static/casebook.css
 
     def is_private(self, path: str) -> bool:
         root = Path(self.root_dir).resolve()

@@ -33,7 +33,8 @@ from casebook.sessions import report as session_report
 from casebook.sessions import room
 from casebook.sessions.learner import tally_html
 from casebook.sessions.polling import POLL_SECONDS, Poller
-from casebook.ui.markup import STYLE, error_html, esc, notice_html
+from casebook.ui.markup import error_html, notice_html
+from casebook.ui.render import render
 
 if TYPE_CHECKING:
     from casebook.records.database import Engine
@@ -55,8 +56,7 @@ def _show(widget: w.Widget, visible: bool) -> None:
 
 def _csv_link(name: str, text: str) -> str:
     data = base64.b64encode(text.encode("utf-8")).decode("ascii")
-    return (f'<a class="cb-report-csv" download="{esc(name)}" '
-            f'href="data:text/csv;charset=utf-8;base64,{data}">{esc(name)}</a>')
+    return render("sessions/csv_link.html.j2", name=name, data=data)
 
 
 class InstructorConsole(w.VBox):
@@ -78,7 +78,7 @@ class InstructorConsole(w.VBox):
         self._message = _classed(w.HTML(), "cb-console-message")
         self._room = self._room_box()
         _show(self._room, False)
-        self.children = [_classed(w.HTML(STYLE + notice_html()), "cb-notice"), self._login,
+        self.children = [_classed(w.HTML(notice_html()), "cb-notice"), self._login,
                          self._message, self._room]
 
     def _login_row(self) -> w.Widget:
@@ -89,9 +89,7 @@ class InstructorConsole(w.VBox):
         self._open = _classed(w.Button(description="Open session", button_style="primary"),
                               "cb-console-open")
         self._open.on_click(lambda _b: self.open_session(self._code.value, self._key_box.value))
-        return w.VBox([w.HTML("<h2>Class session (instructors)</h2><p>Open a session with the "
-                              "join code and instructor key that <code>casebook session new "
-                              "CASE</code> printed.</p>"),
+        return w.VBox([w.HTML(render("sessions/console_login.html.j2")),
                        w.HBox([self._code, self._key_box, self._open])])
 
     def _room_box(self) -> w.Widget:
@@ -159,11 +157,10 @@ class InstructorConsole(w.VBox):
         except CasebookError as exc:
             self._fail(exc)
             return
-        links = " ".join(_csv_link(name, text)
-                         for name, text in session_report.csv_files(report).items())
-        self._report.value = (session_report.report_html(report)
-                              + f'<div class="cb-report-plot">{session_report.report_svg(report)}'
-                              f"</div><p>Download: {links}</p>")
+        links = [_csv_link(name, text) for name, text in session_report.csv_files(report).items()]
+        self._report.value = render("sessions/console_report.html.j2",
+                                    report_html=session_report.report_html(report),
+                                    plot_html=session_report.report_svg(report), links_html=links)
 
     # --- what the page shows -----------------------------------------------------------------
 
@@ -202,27 +199,21 @@ class InstructorConsole(w.VBox):
 
     def _render(self, state: sessions.SessionState, names: list[str],
                 votes: list[room.Vote]) -> None:
-        self._title.value = (f"<h2>Session <strong class='cb-join-code-shown'>"
-                             f"{esc(state.join_code)}</strong>: {esc(self._case.title)}</h2>"
-                             "<p>Learners open any case, enter this code under <em>In a class "
-                             "session?</em>, and choose Join.</p>")
-        self._people.value = (f"<p><strong data-count='{len(names)}'>{len(names)} joined"
-                              "</strong>: " + ", ".join(f"<span class='cb-nickname'>{esc(n)}"
-                                                        "</span>" for n in names) + "</p>")
+        self._title.value = render("sessions/console_title.html.j2", join_code=state.join_code,
+                                   title=self._case.title)
+        self._people.value = render("sessions/console_people.html.j2", names=names)
         stages = [k.stage for k in self._keys]
         for action, button in self._buttons.items():
             button.disabled = not state.allows(action)
         last = state.stage_id == stages[-1]
         self._buttons["next"].description = "Finish (end session)" if last else "Next stage"
         if state.ended:
-            self._stage.value = "<p><strong>The session has ended.</strong></p>"
+            self._stage.value = render("sessions/console_stage.html.j2", stage=None)
             return
         number = stages.index(state.stage_id) + 1
         stage = self._case.stage(state.stage_id)
-        again = " (re-vote)" if state.round == 2 else ""
-        self._stage.value = (f"<h3>Stage {number} of {len(stages)}: {esc(stage.title)}</h3>"
-                             f"<p data-phase='{esc(state.phase)}' data-round='{state.round}'>"
-                             f"Phase: <strong>{esc(state.phase)}</strong>{again}</p>")
+        self._stage.value = render("sessions/console_stage.html.j2", stage=stage, number=number,
+                                   total=len(stages), phase=state.phase, round=state.round)
         key = self._keys[number - 1]
         tallies = [measures.tally(votes, key, r) for r in range(1, state.round + 1)]
         self._histogram.value = "".join(tally_html(key, t, show_key=True) for t in tallies)
@@ -231,10 +222,7 @@ class InstructorConsole(w.VBox):
     @staticmethod
     def _stats_html(t: room.Tally) -> str:
         share = "-" if t.share is None else f"{t.share:.0%}"
-        return (f"<p class='cb-stats-round' data-round='{t.round}' data-voters='{t.voters}' "
-                f"data-concordant='{t.concordant}' data-harmful='{t.harmful}'>Round {t.round}: "
-                f"{t.voters} voted; chose the guideline's step: {t.concordant} ({share}); "
-                f"chose a harmful step: {t.harmful}</p>")
+        return render("sessions/console_stats.html.j2", t=t, share=share)
 
     def close(self) -> None:
         self._poller.stop()

@@ -31,13 +31,13 @@ from casebook.ui.markup import (
     case_header_html,
     case_review_line,
     error_html,
-    esc,
     feedback_html,
     notice_html,
     summary_html,
     vignette_html,
 )
 from casebook.ui.player import CasePlayer, StageForm
+from casebook.ui.render import render
 
 if TYPE_CHECKING:
     from casebook.content.models import Case, Guideline
@@ -62,18 +62,8 @@ def tally_html(key: StageKey, tally: Tally, show_key: bool) -> str:
     rows = []
     for option in key.options:
         count = tally.counts[option.option]
-        share = count / tally.voters if tally.voters else 0.0
-        mark = {"recommended": " <em>(guideline's step)</em>",
-                "harmful": " <em>(harmful)</em>"}.get(option.verdict.value, "") if show_key else ""
-        rows.append(f'<tr class="cb-tally-row" data-option="{esc(option.option)}" '
-                    f'data-count="{count}"><th scope="row" style="text-align:left; '
-                    f'font-weight:normal">{esc(option.text)}{mark}</th><td>'
-                    f'<span style="display:inline-block; background:#0969da; height:0.9em; '
-                    f'width:{12 * share:.2f}em"></span> {count} ({share:.0%})</td></tr>')
-    again = "re-vote" if tally.round == 2 else "first vote"
-    return (f'<table class="cb-tally" data-round="{tally.round}" data-voters="{tally.voters}">'
-            f"<caption>Round {tally.round} ({again}): {tally.voters} "
-            f"vote{'s' if tally.voters != 1 else ''}</caption>{''.join(rows)}</table>")
+        rows.append((option, count, count / tally.voters if tally.voters else 0.0))
+    return render("sessions/tally.html.j2", tally=tally, rows=rows, show_key=show_key)
 
 
 class JoinBox(w.VBox):
@@ -96,9 +86,7 @@ class JoinBox(w.VBox):
                                        "session your instructor is running"), "cb-join")
         self._message = _classed(w.HTML(), "cb-join-message")
         self._join.on_click(self._clicked)
-        self.children = [w.HTML("<p><strong>In a class session?</strong> Enter the code on "
-                                "your instructor's screen. Other learners never see your "
-                                "nickname or your answers; your instructor does.</p>"),
+        self.children = [w.HTML(render("sessions/join_intro.html.j2")),
                          w.HBox([self._code, self._nickname, self._join]), self._message]
 
     def on_joined(self, callback: Callable[[RoomFollower], None]) -> None:
@@ -175,10 +163,8 @@ class RoomFollower(w.VBox):
         self._forms = w.VBox()
         self.children = [
             _classed(w.HTML(notice_html(case_review_line(case, guideline))), "cb-notice"),
-            _classed(w.HTML(f"<p>Class session <strong>{esc(state.join_code)}</strong>. You "
-                            f"are <strong>{esc(participant.nickname)}</strong> (your "
-                            "instructor sees this name, other learners never do). "
-                            '<a href="../index.ipynb">Leave the session</a></p>'), "cb-room-who"),
+            _classed(w.HTML(render("sessions/room_who.html.j2", join_code=state.join_code,
+                                   nickname=participant.nickname)), "cb-room-who"),
             w.HTML(case_header_html(case, guideline)), w.HTML(vignette_html(case)),
             self._status, self._forms, self._ack, self._feedback, self._tally, self._summary]
         self._poller = Poller(self.poll, poll_every)
@@ -201,7 +187,7 @@ class RoomFollower(w.VBox):
             state = sessions.state(self._engine, self._state.id)
         except (store.StoreError, sessions.SessionError) as exc:
             log.warning("session %s not read: %s", self._state.join_code, exc)
-            self._status.value = f"<p>{esc(LOST)}</p>"
+            self._status.value = render("sessions/room_status.html.j2", text=LOST, live=False)
             return True
         self._apply(state)
         return not state.ended
@@ -218,7 +204,8 @@ class RoomFollower(w.VBox):
         elif state.phase == "voting" and not was_voting:
             self.play.shown()
         self._form.regate()
-        self._status.value = f'<p role="status">{esc(self._status_text(state))}</p>'
+        self._status.value = render("sessions/room_status.html.j2",
+                                    text=self._status_text(state), live=True)
         if state.phase == "revealed" and self._revealed.get(state.stage_id) != state.round:
             self._reveal(state)
 
@@ -273,10 +260,9 @@ class RoomFollower(w.VBox):
             return
         self._voted.add((stage_id, round_))
         self._form.lock()
-        self._ack.value = (f'<p role="status"><strong>Your vote is recorded</strong> (round '
-                           f"{round_}). Feedback comes when your instructor reveals the answer."
-                           "</p>")
-        self._status.value = f'<p role="status">{esc(self._status_text(self._state))}</p>'
+        self._ack.value = render("sessions/vote_recorded.html.j2", round=round_)
+        self._status.value = render("sessions/room_status.html.j2",
+                                    text=self._status_text(self._state), live=True)
 
     def _reveal(self, state: SessionState) -> None:
         from casebook.records import store
@@ -289,18 +275,18 @@ class RoomFollower(w.VBox):
         self._revealed[stage.id] = state.round
         self._feedback.value = (
             feedback_html(self.play.guideline, result, max_choices(stage)) if result else
-            "<p>You did not vote on this stage.</p><h4>The guideline recommends</h4><ul>"
-            + "".join(f"<li>{esc(o.text)}</li>" for o in key.recommended) + "</ul>")
+            render("sessions/not_voted.html.j2", recommended=key.recommended))
         try:
             tally = measures.tally(room.votes(self._engine, state.id, stage.id, named=False),
                                    key, state.round)
         except (store.StoreError, sessions.SessionError) as exc:
             log.warning("tally of %s/%s not read: %s", state.join_code, stage.id, exc)
             return
-        self._tally.value = ("<h4>How the room voted</h4>" + tally_html(key, tally, True)
+        self._tally.value = (render("sessions/room_tally.html.j2",
+                                    tally_html=tally_html(key, tally, True))
                              if measures.tally_shown_to_learners(state.phase, tally) else
-                             f"<p>The room's votes are shown once {measures.ROOM_MIN} or more "
-                             "have voted.</p>")
+                             render("sessions/room_tally.html.j2", tally_html=None,
+                                    room_min=measures.ROOM_MIN))
 
     def _end(self) -> None:
         self._poller.stop()
@@ -311,8 +297,7 @@ class RoomFollower(w.VBox):
         shown = tuple(play.results[s.id] for s in play.case.stages
                       if s.id in play.results and s.id in self._revealed)
         result = CaseResult(play.case.id, play.guideline.id, play.guideline.version, shown)
-        self._status.value = ('<p role="status"><strong>The session has ended.</strong> '
-                              "Thank you for taking part.</p>")
+        self._status.value = render("sessions/room_ended.html.j2")
         self._summary.value = summary_html(play.case, play.guideline, result, play.confidence, {})
         self._ack.value = self._feedback.value = self._tally.value = ""
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,8 @@ from casebook.rules.scoring import StageKey, answer_key
 from casebook.sessions import machine as sessions
 from casebook.sessions import room
 from casebook.sessions.room import Vote
-from casebook.ui.markup import esc, verdict_label
+from casebook.ui.markup import verdict_label
+from casebook.ui.render import render
 
 
 @dataclass(frozen=True)
@@ -169,12 +171,7 @@ def write_csv(report: Report, out: str | Path) -> list[Path]:
 
 
 def _table(rows: list[dict], css: str) -> str:
-    if not rows:
-        return "<p>No votes yet.</p>"
-    head = "".join(f"<th>{esc(c.replace('_', ' '))}</th>" for c in rows[0])
-    body = "".join("<tr>" + "".join(f"<td>{esc(v)}</td>" for v in r.values()) + "</tr>"
-                   for r in rows)
-    return f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return render("sessions/report_table.html.j2", rows=rows, css=css)
 
 
 def report_html(report: Report) -> str:
@@ -182,9 +179,9 @@ def report_html(report: Report) -> str:
     options = [{**r, "verdict": verdict_label(Verdict(r["verdict"]))} for r in option_rows(report)]
     stages = [{**r, "concordance": "-" if r["concordance"] == "" else f"{r['concordance']:.0%}"}
               for r in summary_rows(report)]
-    return (f"<h3>Report: session {esc(report.session.join_code)}, {esc(report.case.title)}</h3>"
-            f"<h4>Per stage and round</h4>{_table(stages, 'cb-report-stages')}"
-            f"<h4>Choices</h4>{_table(options, 'cb-report-options')}")
+    return render("sessions/report_tables.html.j2", join_code=report.session.join_code,
+                  title=report.case.title, stages_html=_table(stages, "cb-report-stages"),
+                  options_html=_table(options, "cb-report-options"))
 
 
 def report_svg(report: Report) -> str:
@@ -212,4 +209,6 @@ def report_svg(report: Report) -> str:
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "casebook"}):
         fig.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
-    return text[text.index("<svg"):]  # no XML prolog or DOCTYPE inside a page
+    text = text[text.index("<svg"):]  # no XML prolog or DOCTYPE inside a page
+    # matplotlib's <style> would apply to the whole page: its rule is in casebook.css instead
+    return re.sub(r"<style[^>]*>.*?</style>", "", text, count=1, flags=re.S)

@@ -1,42 +1,23 @@
 """The HTML the apps show: notice, headers, stage text, feedback and the end summary.
 
-Pure functions from the content and the scorer's results to escaped HTML strings, so what a
-learner reads can be tested without widgets. Everything from content files goes through
-`esc`: case text is data, never markup. Nothing here decides a verdict or a score; it only
-words what `casebook.rules.scoring` returned.
+Pure functions from the content and the scorer's results to HTML strings, so what a learner
+reads can be tested without widgets. Each renders a template of casebook/ui/templates/
+(`casebook.ui.render`), which escapes everything it is given: case text is data, never
+markup. The styles are in the page's stylesheet (casebook/serve/config/templates/static/
+casebook.css), not here. Nothing here decides a verdict or a score; it only words what
+`casebook.rules.scoring` returned.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from html import escape
 
 from casebook.content.models import Case, FindingValue, Guideline, Review, Stage, Verdict
 from casebook.rules.scoring import ActionVerdict, CaseResult, OptionKey, StageResult
+from casebook.ui.render import render
 
 NOTICE = "Educational use only, not clinical advice."
 UNLISTED = "cited by the source article, not listed in it"
-
-# Shown before any answer, so it names no verdict (the verdict classes go by rank).
-STYLE = """<style>
-button.cb-option {white-space: normal; height: auto; min-height: 2.2em; text-align: left;
-  line-height: 1.3; padding: 4px 10px;}
-.cb-option label {white-space: normal;}
-.cb-notice {background: #fff8c5; border: 1px solid #d4a72c; padding: 4px 8px;}
-.cb-error {color: #82071e;}
-.cb-error-box {border: 2px solid #cf222e; background: #ffebe9; padding: 8px;}
-.cb-safety-event {border: 3px solid #cf222e; background: #ffebe9; padding: 6px 10px;
-  font-weight: bold;}
-.cb-verdict-rank-0 {color: #82071e;} .cb-verdict-rank-3 {color: #116329;}
-.cb-summary a, .cb-home a, .cb-identity a {color: #0550ae; text-decoration: underline;}
-.cb-identity {border-left: 4px solid #0969da; padding: 2px 10px; margin: 4px 0;}
-.cb-summary table {border-collapse: collapse;}
-.cb-summary th, .cb-summary td {border: 1px solid #d0d7de; padding: 3px 8px; text-align: left;}
-</style>"""
-
-
-def esc(text: object) -> str:
-    return escape(str(text), quote=True)
 
 
 def verdict_label(verdict: Verdict) -> str:
@@ -52,8 +33,7 @@ def review_text(review: Review) -> str:
 
 def notice_html(review_line: str = "") -> str:
     """The notice every screen carries, with the review status of what it shows."""
-    status = f" <span>Review status: {esc(review_line)}.</span>" if review_line else ""
-    return f'<div role="note"><strong>{esc(NOTICE)}</strong>{status}</div>'
+    return render("notice.html.j2", notice=NOTICE, review_line=review_line)
 
 
 def case_review_line(case: Case, guideline: Guideline) -> str:
@@ -62,19 +42,12 @@ def case_review_line(case: Case, guideline: Guideline) -> str:
 
 
 def case_header_html(case: Case, guideline: Guideline) -> str:
-    return (
-        f"{STYLE}<h2>{esc(case.title)}</h2>"
-        f"<p>Guideline: {esc(guideline.title)}, version {esc(guideline.version)}. "
-        f"Source: {esc(guideline.source.title)} (last updated "
-        f"{esc(guideline.source.last_updated)}).</p>"
-        f"<p>Review status: case {esc(review_text(case.review))}; "
-        f"guideline {esc(review_text(guideline.review))}.</p>"
-    )
+    return render("case_header.html.j2", case=case, guideline=guideline, review_text=review_text)
 
 
 def vignette_html(case: Case) -> str:
     paragraphs = [p for p in case.vignette.split("\n\n") if p.strip()]
-    return "<h3>The case</h3>" + "".join(f"<p>{esc(p.strip())}</p>" for p in paragraphs)
+    return render("vignette.html.j2", paragraphs=[p.strip() for p in paragraphs])
 
 
 def value_label(guideline: Guideline, name: str, value: FindingValue) -> str:
@@ -87,14 +60,11 @@ def value_label(guideline: Guideline, name: str, value: FindingValue) -> str:
 
 
 def findings_html(guideline: Guideline, reveal: Mapping[str, FindingValue]) -> str:
-    if not reveal:
-        return ""
-    items = "".join(
-        f"<li><strong>{esc(_finding_label(guideline, n))}:</strong> "
-        f"{esc(value_label(guideline, n, v))}</li>"
-        for n, v in reveal.items()
-    )
-    return f'<div class="cb-findings"><h4>New findings</h4><ul>{items}</ul></div>'
+    return render("findings.html.j2", findings=_findings(guideline, reveal))
+
+
+def _findings(guideline: Guideline, reveal: Mapping[str, FindingValue]) -> list[tuple[str, str]]:
+    return [(_finding_label(guideline, n), value_label(guideline, n, v)) for n, v in reveal.items()]
 
 
 def _finding_label(guideline: Guideline, name: str) -> str:
@@ -111,12 +81,14 @@ def limit_text(max_choices: int, n_options: int) -> str:
 
 
 def stage_html(guideline: Guideline, stage: Stage, number: int, total: int) -> str:
-    return (
-        f"<h3>Stage {number} of {total}: {esc(stage.title)}</h3>"
-        f"{findings_html(guideline, stage.reveal)}"
-        f"<p>{esc(stage.narrative)}</p>"
-        f'<p class="cb-question"><strong>{esc(stage.question)}</strong></p>'
-    )
+    return render("stage.html.j2", stage=stage, number=number, total=total,
+                  findings=_findings(guideline, stage.reveal))
+
+
+def limit_html(max_choices: int, n_options: int, over: bool = False) -> str:
+    """How many options to choose; with `over`, that the limit was reached."""
+    return render("limit.html.j2", text=limit_text(max_choices, n_options), limit=max_choices,
+                  over=over)
 
 
 def cite(numbers: Iterable[int]) -> str:
@@ -125,59 +97,31 @@ def cite(numbers: Iterable[int]) -> str:
 
 def references_html(guideline: Guideline, numbers: Iterable[int]) -> str:
     """Each reference once, in number order, titled from the guideline's list."""
-    items = []
-    for number in sorted(set(numbers)):
-        ref = guideline.reference(number)
-        if ref is None or not ref.listed:
-            items.append(f"<li>[{number}] {UNLISTED}</li>")
-        else:
-            items.append(f"<li>[{number}] {esc(ref.title)}. {esc(ref.source)}</li>")
-    return f'<ul class="cb-references">{"".join(items)}</ul>' if items else ""
+    return render("references.html.j2", **_references(guideline, numbers))
+
+
+def _references(guideline: Guideline, numbers: Iterable[int]) -> dict:
+    """The context of references.html.j2: each number with its listed reference, or None."""
+    refs = [(n, guideline.reference(n)) for n in sorted(set(numbers))]
+    return {"references": [(n, ref if ref is not None and ref.listed else None) for n, ref in refs],
+            "unlisted": UNLISTED}
 
 
 def judgement_numbers(judgement: ActionVerdict) -> list[int]:
     return list(judgement.references) + [n for e in judgement.evidence for n in e.references]
 
 
-def _choice_html(option: OptionKey) -> str:
-    j = option.judgement
-    evidence = "".join(f"<li>{esc(e.text)} {cite(e.references)}</li>" for e in j.evidence)
-    return (
-        f'<li class="cb-verdict cb-verdict-rank-{option.verdict.rank}" '
-        f'data-verdict="{option.verdict.value}">'
-        f"<strong>{esc(option.text)}</strong>: "
-        f"<strong>{esc(verdict_label(option.verdict))}</strong>. "
-        f"{esc(j.rationale)} {cite(j.references)}"
-        + (f"<ul><li>Evidence:</li>{evidence}</ul>" if evidence else "")
-        + "</li>"
-    )
-
-
 def safety_html(events: Iterable[OptionKey]) -> str:
-    events = list(events)
-    if not events:
-        return ""
-    names = "; ".join(esc(o.text) for o in events)
-    return (f'<div class="cb-safety-event" role="alert">Safety event: you chose a harmful step '
-            f"({names}).</div>")
+    return render("safety.html.j2", events=list(events))
 
 
 def feedback_html(guideline: Guideline, result: StageResult, max_choices: int) -> str:
     """What a learner sees after Submit: verdicts, rationale, evidence, citations."""
-    chosen = "".join(_choice_html(o) for o in result.chosen)
-    recommended = "".join(
-        f"<li>{esc(o.text)} ({esc(_action_label(guideline, o.action))})</li>"
-        for o in result.recommended
-    )
     numbers = [n for o in result.chosen for n in judgement_numbers(o.judgement)]
-    too_many = f"<p>You chose more than {max_choices}; the stage scores 0.</p>" if result.too_many else ""
-    return (
-        safety_html(result.safety_events)
-        + f"<h4>Your choice{'s' if len(result.chosen) > 1 else ''}</h4><ul>{chosen}</ul>{too_many}"
-        + f"<p>Points for this stage: {result.points:.2f} of 1.00</p>"
-        + f"<h4>The guideline recommends</h4><ul>{recommended}</ul>"
-        + (f"<h4>References</h4>{references_html(guideline, numbers)}" if numbers else "")
-    )
+    return render("feedback.html.j2", events=list(result.safety_events), chosen=result.chosen,
+                  too_many=result.too_many, max_choices=max_choices, points=result.points,
+                  recommended=[(o, _action_label(guideline, o.action)) for o in result.recommended],
+                  cite=cite, verdict_label=verdict_label, **_references(guideline, numbers))
 
 
 def _action_label(guideline: Guideline, action_id: str) -> str:
@@ -190,9 +134,7 @@ def score_html(result: CaseResult, n_stages: int) -> str:
     answered = len(result.stages)
     label = "Total score" if answered >= n_stages else (
         f"Score so far ({answered} of {n_stages} stages)")
-    return (f'<p><strong>{label}:</strong> <span class="cb-score-value" '
-            f'data-score="{result.score:.3f}">{result.score:.2f}</span> of 1.00 '
-            f"({result.score:.0%})</p>")
+    return render("score.html.j2", label=label, score=result.score)
 
 
 def summary_html(case: Case, guideline: Guideline, result: CaseResult,
@@ -201,23 +143,12 @@ def summary_html(case: Case, guideline: Guideline, result: CaseResult,
     """The end of a case: the table per stage, safety events, teaching points, related cases.
 
     `link_query` ends each related case's link, so the next page knows its learner."""
-    rows = "".join(_summary_row(case, s, confidence.get(s.stage)) for s in result.stages)
-    events = "".join(f"<li>{esc(_stage_title(case, stage))}: {esc(o.text)}</li>"
-                     for stage, o in result.safety_events)
-    points = "".join(f"<li>{esc(p.text)} {cite(p.references)}</li>" for p in case.teaching_points)
+    rows = [_summary_row(case, s, confidence.get(s.stage)) for s in result.stages]
+    events = [(_stage_title(case, stage), o) for stage, o in result.safety_events]
     numbers = [n for p in case.teaching_points for n in p.references]
-    links = "".join(f'<li><a href="./{esc(cid)}.ipynb{esc(link_query)}">'
-                    f"{esc(related.get(cid, cid))}</a></li>"
-                    for cid in case.related)
-    return (
-        "<h3>Your results</h3><table><thead><tr><th>Stage</th><th>Your choice</th>"
-        "<th>Verdict</th><th>Points</th><th>Confidence</th></tr></thead>"
-        f"<tbody>{rows}</tbody></table>"
-        + (f'<div class="cb-safety-event" role="alert">Safety events:<ul>{events}</ul></div>'
-           if events else "<p>Safety events: none.</p>")
-        + f"<h3>Key teaching points</h3><ul>{points}</ul>{references_html(guideline, numbers)}"
-        + (f"<h3>Related cases</h3><ul>{links}</ul>" if links else "")
-    )
+    links = [(f"./{cid}.ipynb{link_query}", related.get(cid, cid)) for cid in case.related]
+    return render("summary.html.j2", case=case, rows=rows, events=events, links=links, cite=cite,
+                  **_references(guideline, numbers))
 
 
 def _stage_title(case: Case, stage_id: str) -> str:
@@ -225,15 +156,12 @@ def _stage_title(case: Case, stage_id: str) -> str:
     return stage.title if stage else stage_id
 
 
-def _summary_row(case: Case, result: StageResult, confidence: str | None) -> str:
+def _summary_row(case: Case, result: StageResult, confidence: str | None) -> tuple:
     chosen = "; ".join(o.text for o in result.chosen) or "(none)"
     verdicts = "; ".join(verdict_label(o.verdict) for o in result.chosen) or "-"
-    return (f"<tr><td>{esc(_stage_title(case, result.stage))}</td><td>{esc(chosen)}</td>"
-            f"<td>{esc(verdicts)}</td><td>{result.points:.2f}</td>"
-            f"<td>{esc(confidence or 'not given')}</td></tr>")
+    return (_stage_title(case, result.stage), chosen, verdicts, result.points,
+            confidence or "not given")
 
 
 def error_html(message: str, details: Iterable[str] = ()) -> str:
-    items = "".join(f"<li><code>{esc(d)}</code></li>" for d in details)
-    return (f'{STYLE}<div class="cb-error-box" role="alert"><strong>{esc(message)}</strong>'
-            + (f"<ul>{items}</ul>" if items else "") + "</div>")
+    return render("error.html.j2", message=message, details=list(details))

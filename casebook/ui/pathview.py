@@ -1,21 +1,25 @@
 """A picture of the guideline's decision path through one case, the learner's choices marked.
 
-Drawn as an inline SVG string in Python: no graphviz, no network, nothing to install in the
-browser. Each stage is a row: the stage with the findings it revealed and the guideline
-context they put the case in, then every option with the guideline's verdict and the rule
-that gave it. Thick green arrows are the guideline's path (its recommended steps); the
-learner's choices carry a heavy outline and the words "your choice", so the picture does not
-rely on colour alone. All text from content is escaped.
+Drawn as inline SVG (the template path.svg.j2, its geometry computed here): no graphviz, no
+network, nothing to install in the browser. Each stage is a row: the stage with the findings
+it revealed and the guideline context they put the case in, then every option with the
+guideline's verdict and the rule that gave it. Thick green arrows are the guideline's path
+(its recommended steps); the learner's choices carry a heavy outline and the words "your
+choice", so the picture does not rely on colour alone. All text from content is escaped by
+the template.
 """
 
 from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
-from html import escape
+from typing import Any
 
 from casebook.content.models import Case, Guideline, Verdict
 from casebook.rules.scoring import OptionKey, StageKey
+from casebook.ui.render import render
+
+Box = dict[str, Any]  # a rectangle and its lines of text, as path.svg.j2 draws it
 
 COLOURS = {
     Verdict.recommended: ("#dafbe1", "#1a7f37"),
@@ -29,20 +33,16 @@ OPTION_X, OPTION_W = 330, 440
 LINE, PAD, GAP, TOP = 15, 8, 8, 40
 
 
-def _text_lines(x: int, y: int, lines: Sequence[str], bold_first: bool = False) -> str:
-    out = []
-    for i, line in enumerate(lines):
-        weight = ' font-weight="bold"' if bold_first and i == 0 else ""
-        out.append(f'<text x="{x}" y="{y + (i + 1) * LINE}"{weight}>{escape(line)}</text>')
-    return "".join(out)
+def _text_lines(x: int, y: int, lines: Sequence[str], bold_first: bool = False) -> list[dict]:
+    return [{"x": x, "y": y + (i + 1) * LINE, "text": line, "bold": bold_first and i == 0}
+            for i, line in enumerate(lines)]
 
 
 def _box(x: int, y: int, w: int, lines: Sequence[str], fill: str, stroke: str,
-         stroke_width: float = 1.0, bold_first: bool = False) -> tuple[str, int]:
+         stroke_width: float = 1.0, bold_first: bool = False) -> tuple[Box, int]:
     height = len(lines) * LINE + PAD
-    rect = (f'<rect x="{x}" y="{y}" width="{w}" height="{height}" rx="6" fill="{fill}" '
-            f'stroke="{stroke}" stroke-width="{stroke_width}"/>')
-    return rect + _text_lines(x + PAD, y, lines, bold_first), height
+    return {"x": x, "y": y, "width": w, "height": height, "fill": fill, "stroke": stroke,
+            "stroke_width": stroke_width, "lines": _text_lines(x + PAD, y, lines, bold_first)}, height
 
 
 def _stage_lines(guideline: Guideline, case: Case, key: StageKey, number: int) -> list[str]:
@@ -67,41 +67,30 @@ def _option_lines(option: OptionKey, chosen: bool) -> list[str]:
     return lines + [f"{option.verdict.label.capitalize()} ({rule}){mark}"]
 
 
-def _edge(x1: int, y1: int, x2: int, y2: int, recommended: bool) -> str:
-    if recommended:
-        return (f'<path d="M{x1},{y1} C{x1 + 30},{y1} {x2 - 30},{y2} {x2},{y2}" fill="none" '
-                'stroke="#1a7f37" stroke-width="3" marker-end="url(#cb-arrow)"/>')
-    return (f'<path d="M{x1},{y1} C{x1 + 30},{y1} {x2 - 30},{y2} {x2},{y2}" fill="none" '
-            'stroke="#8c959f" stroke-width="1" stroke-dasharray="4 3"/>')
+def _edge(x1: int, y1: int, x2: int, y2: int, recommended: bool) -> dict:
+    return {"d": f"M{x1},{y1} C{x1 + 30},{y1} {x2 - 30},{y2} {x2},{y2}", "recommended": recommended}
 
 
 def _stage_row(guideline: Guideline, case: Case, key: StageKey, number: int,
-               chosen: set[str], y: int) -> tuple[str, int, int]:
-    """One stage's row; returns the SVG, the row's height and the stage box's height."""
-    parts, oy = [], y
-    stage_svg, stage_h = _box(STAGE_X, y, STAGE_W, _stage_lines(guideline, case, key, number),
+               chosen: set[str], y: int) -> tuple[dict, int, int]:
+    """One stage's row; returns its boxes and arrows, the row's height and the stage box's."""
+    options, oy = [], y
+    stage_box, stage_h = _box(STAGE_X, y, STAGE_W, _stage_lines(guideline, case, key, number),
                               "#ffffff", "#24292f", 1.5, bold_first=True)
     for option in key.options:
         fill, stroke = COLOURS[option.verdict]
         picked = option.option in chosen
-        svg, h = _box(OPTION_X, oy, OPTION_W, _option_lines(option, picked), fill,
+        box, h = _box(OPTION_X, oy, OPTION_W, _option_lines(option, picked), fill,
                       "#24292f" if picked else stroke, 3.5 if picked else 1.0)
-        parts.append(_edge(STAGE_X + STAGE_W, y + stage_h // 2, OPTION_X, oy + h // 2,
-                           option.verdict is Verdict.recommended))
-        parts.append(svg)
+        options.append((_edge(STAGE_X + STAGE_W, y + stage_h // 2, OPTION_X, oy + h // 2,
+                              option.verdict is Verdict.recommended), box))
         oy += h + GAP
-    return stage_svg + "".join(parts), max(stage_h, oy - y - GAP), stage_h
+    return {"stage": stage_box, "options": options}, max(stage_h, oy - y - GAP), stage_h
 
 
-def _legend() -> str:
-    items, x = [], 10
-    for verdict, (fill, stroke) in COLOURS.items():
-        items.append(f'<rect x="{x}" y="8" width="14" height="14" fill="{fill}" '
-                     f'stroke="{stroke}"/><text x="{x + 20}" y="20">'
-                     f"{escape(verdict.label.capitalize())}</text>")
-        x += 130
-    items.append(f'<text x="{x}" y="20">Green arrows: the guideline\'s path</text>')
-    return "".join(items)
+def _legend() -> list[dict]:
+    return [{"x": 10 + 130 * i, "fill": fill, "stroke": stroke, "label": v.label.capitalize()}
+            for i, (v, (fill, stroke)) in enumerate(COLOURS.items())]
 
 
 def _description(case: Case, keys: Sequence[StageKey], chosen: Mapping[str, set[str]]) -> str:
@@ -120,24 +109,12 @@ def path_svg(guideline: Guideline, case: Case, keys: Sequence[StageKey],
     picked = {stage: set(ids) for stage, ids in chosen.items()}
     rows, y, previous = [], TOP, None
     for number, key in enumerate(keys, 1):
-        svg, height, stage_h = _stage_row(guideline, case, key, number,
+        row, height, stage_h = _stage_row(guideline, case, key, number,
                                           picked.get(key.stage, set()), y)
-        if previous is not None:
-            rows.append(f'<line x1="{STAGE_X + 40}" y1="{previous}" x2="{STAGE_X + 40}" '
-                        f'y2="{y}" stroke="#24292f" stroke-width="1.5" '
-                        'marker-end="url(#cb-arrow)"/>')
-        rows.append(svg)
+        row["arrow"] = None if previous is None else {"x": STAGE_X + 40, "y1": previous, "y2": y}
+        rows.append(row)
         previous, y = y + stage_h, y + height + 3 * GAP
-    title = f"Decision path for {case.title}"
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{y}" '
-        f'viewBox="0 0 {WIDTH} {y}" role="img" aria-labelledby="cb-path-title cb-path-desc" '
-        'font-family="sans-serif" font-size="12" class="cb-path-svg">'
-        f'<title id="cb-path-title">{escape(title)}</title>'
-        f'<desc id="cb-path-desc">{escape(_description(case, keys, picked))}</desc>'
-        '<defs><marker id="cb-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" '
-        'markerHeight="9" markerUnits="userSpaceOnUse" orient="auto-start-reverse">'
-        '<path d="M0,0 L10,5 L0,10 z" '
-        'fill="#24292f"/></marker></defs>'
-        f"{_legend()}{''.join(rows)}</svg>"
-    )
+    legend = _legend()
+    return render("path.svg.j2", width=WIDTH, height=y, title=f"Decision path for {case.title}",
+                  description=_description(case, keys, picked), legend=legend,
+                  legend_note_x=legend[-1]["x"] + 130, rows=rows)

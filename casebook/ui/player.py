@@ -26,7 +26,7 @@ from casebook.ui.markup import (
     case_review_line,
     error_html,
     feedback_html,
-    limit_text,
+    limit_html,
     notice_html,
     score_html,
     stage_html,
@@ -34,6 +34,7 @@ from casebook.ui.markup import (
     vignette_html,
 )
 from casebook.ui.pathview import path_svg
+from casebook.ui.render import render
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ class StageForm(w.VBox):
         self._locked = False
         self._ids = [o.id for o in stage.options]
         self._options = [self._option_control(o.text) for o in stage.options]
-        self._limit = w.HTML(f"<p>{limit_text(self._max, len(stage.options))}</p>")
+        self._limit = w.HTML(limit_html(self._max, len(stage.options)))
         self._confidence = _classed(w.RadioButtons(
             options=CONFIDENCE, value=None, description="How sure are you?",
             tooltip="How sure are you of this answer?",
@@ -114,10 +115,9 @@ class StageForm(w.VBox):
                         control.value = False
             elif len(self.chosen) > self._max:
                 change["owner"].value = False
-                self._limit.value = (f"<p><strong>You can choose up to {self._max}.</strong> "
-                                     "Clear one choice to pick another.</p>")
+                self._limit.value = limit_html(self._max, len(self._options), over=True)
                 return
-        self._limit.value = f"<p>{limit_text(self._max, len(self._options))}</p>"
+        self._limit.value = limit_html(self._max, len(self._options))
         self.regate()
 
     def _ready(self) -> bool:
@@ -264,8 +264,8 @@ class CasePlayer(w.VBox):
         chosen = {r.stage: [o.option for o in r.chosen] for r in play.results.values()}
         self._summary.value = summary_html(case, play.guideline, play.result(),
                                            play.confidence, self._related, self._link_query)
-        self._path.value = ("<h3>The guideline's decision path</h3>"
-                            + path_svg(play.guideline, case, keys, chosen))
+        self._path.value = render("decision_path.html.j2",
+                                  svg_html=path_svg(play.guideline, case, keys, chosen))
         for widget in (self._summary, self._path, self._retry, self._score):
             _show(widget, True)
         self._retry.focus()

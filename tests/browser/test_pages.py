@@ -80,6 +80,22 @@ def test_served_html_names_nothing_off_the_machine(server, notebook):
     assert "cdn" not in html.lower()
 
 
+def test_the_stylesheet_is_linked_once_served_and_applied(page, server):
+    code, _, html = get(server.render_url(f"cases/{CASES[0]}.ipynb"))
+    assert code == 200 and html.count("casebook.css") == 1
+    for base in (server.url, server.instructor_url):
+        code, headers, css = get(f"{base}voila/static/casebook.css")
+        assert code == 200 and headers["Content-Type"].startswith("text/css") and ".cb-notice" in css
+    open_case(page, server, CASES[0])
+    notice = page.locator(".cb-notice").first
+    assert notice.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(255, 248, 197)"
+    option = page.locator(".cb-option").first
+    assert option.evaluate("e => getComputedStyle(e.matches('button') ? e : e.querySelector("
+                           "'label')).whiteSpace") == "normal"  # long labels wrap
+    assert page.locator("style").evaluate_all(
+        "els => els.filter(e => e.closest('.jupyter-widgets')).length") == 0
+
+
 def test_source_code_is_stripped(server):
     code, _, html = get(server.render_url(f"cases/{CASES[0]}.ipynb"))
     assert code == 200
