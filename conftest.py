@@ -6,6 +6,10 @@ inherits both (nbval's notebook kernels, the Voila servers of tests/voila_server
 casebook` children), so nothing falls back to the repository's `data/casebook.db`. Each
 pytest-xdist worker makes its own, so two workers never share a database.
 
+Under `--dist loadfile` (as `make test` runs), a test file, or a notebook's cells, stays in one
+worker, and so do all of tests/browser/: one worker starts the browser suite's Chromium and
+Voila server, instead of each worker starting its own.
+
 The run (xdist's controller, or the only process) also notes the repository's `data/` folder at
 the start and fails at the end, saying what changed, if any file in it was created, changed or
 removed: a test wrote where only `make serve` should.
@@ -95,3 +99,18 @@ class Isolation:
 def pytest_configure(config: pytest.Config) -> None:
     controller = not hasattr(config, "workerinput")  # an xdist worker has workerinput
     config.pluginmanager.register(Isolation(controller), PLUGIN)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """pytest-xdist's loadfile, with tests/browser/ one unit; other --dist modes as they are."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class BrowserTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            return "tests/browser/" if scope.startswith("tests/browser/") else scope
+
+    return BrowserTogether(config, log)
