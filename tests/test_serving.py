@@ -25,7 +25,7 @@ CAP = 3
 # Seconds a kernel no page connects to lives on the culling server: longer than one cold load
 # of the home page on a busy 2-core machine (~1 s idle, a few under load), for the clock of a
 # kernel a GET starts runs while its notebook executes.
-UNCONNECTED = 6
+UNCONNECTED = 8
 SMALL = {
     "CASEBOOK_MAX_KERNELS": str(CAP),
     "CASEBOOK_CULL_UNCONNECTED": "0",  # never: the capped server keeps every kernel
