@@ -24,7 +24,7 @@ validate: setup
 	$(PY) -m casebook validate
 
 lint: setup
-	$(PY) -m ruff check casebook tests benchmarks
+	$(PY) -m ruff check casebook tests benchmarks conftest.py
 	$(VENV)/bin/lint-imports
 
 # Learners on 127.0.0.1:$(PORT), instructors on $(PORT)+1; Ctrl-C stops both.
@@ -35,8 +35,11 @@ serve: setup
 bench: setup system-deps
 	$(PY) benchmarks/serving.py
 
+# Two workers; a test file (and a notebook's cells) stays in one, with the servers it starts.
+# Every run gets a scratch database (conftest.py): data/ is never written.
+WORKERS ?= 2
 test: setup system-deps lint validate
-	$(PY) -m pytest --nbval-lax tests notebooks
+	$(PY) -m pytest -n $(WORKERS) --dist loadfile --nbval-lax tests notebooks
 
 clean:
 	rm -rf $(VENV) tests/browser/node_modules benchmarks/node_modules

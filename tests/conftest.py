@@ -1,6 +1,9 @@
-"""Shared fixtures: the mini guideline and case that the unit tests' worked examples use."""
+"""Shared fixtures: the mini guideline and case that the unit tests' worked examples use; and
+`nonempty`, for the lists of shipped content that tests are parametrized over."""
 
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -11,6 +14,19 @@ pytest_plugins = ["postgres"]  # tests/postgres.py: real PostgreSQL, `db_url`, `
 FIXTURES = Path(__file__).parent / "fixtures"
 VALID = FIXTURES / "valid"
 BROKEN = FIXTURES / "broken"
+T = TypeVar("T")
+
+
+def nonempty(items: Iterable[T], what: str) -> list[T]:
+    """`items` as a list; none at all fails collection, saying `what` is missing.
+
+    A test parametrized over shipped content (cases, guideline files, seeds) that found none
+    would pass by running nothing; this makes that a collection error instead.
+    """
+    found = list(items)
+    if not found:
+        pytest.fail(f"nothing to test: {what}", pytrace=False)
+    return found
 
 
 @pytest.fixture(scope="session")

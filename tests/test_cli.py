@@ -5,9 +5,9 @@ import subprocess
 import sys
 
 import pytest
-from conftest import BROKEN, VALID
 
 from casebook.cli import main
+from conftest import BROKEN, VALID
 
 
 def run(capsys, *argv):
@@ -59,7 +59,10 @@ def test_key_lists_every_option_with_its_verdict(capsys):
     code, out, _ = run(capsys, "key", "mini-case", "--cases", str(VALID), "--json")
     rows = json.loads(out)
     assert code == 0 and len(rows) == 10
-    assert rows[0] | {} == rows[0] and rows[0]["verdict"] == "recommended" and rows[0]["points"] == 1.0
+    assert rows[0] == {"stage": "first-visit", "option": "rest", "action": "rest",
+                       "verdict": "recommended", "points": 1.0, "rule": "conservative-first",
+                       "rationale": "Start with conservative care.", "citations": "[1]"}
+    assert all(row.keys() == rows[0].keys() for row in rows)
     assert {r["citations"] for r in rows} >= {"[1]", "[1, 2]"}
 
 

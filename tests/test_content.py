@@ -1,5 +1,6 @@
 """Every shipped guideline and case validates, and the seeds' figures are all carried over."""
 
+import os
 import re
 from pathlib import Path
 
@@ -7,11 +8,16 @@ import pytest
 
 from casebook.content.loading import SHIPPED_ROOT, load_library
 from casebook.rules.validation import validate
+from conftest import nonempty
 
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+# The guidelines' sources: ../shared/seeds/ beside the repository (CASEBOOK_SEEDS elsewhere).
+SEEDS = Path(os.environ.get("CASEBOOK_SEEDS") or Path(__file__).resolve().parents[2] / "shared" / "seeds")
 SHIPPED = load_library(SHIPPED_ROOT)
 PROBLEMS = [str(p) for p in validate(SHIPPED)]
-FILES = sorted(SHIPPED_ROOT.rglob("*.yaml"))
+FILES = nonempty(sorted(SHIPPED_ROOT.rglob("*.yaml")), f"no guideline or case YAML under {SHIPPED_ROOT}")
+SEED_TEXTS = nonempty(sorted(SEEDS.glob("*.txt")),
+                      f"no seed texts (*.txt) in {SEEDS}: the guidelines' sources are missing "
+                      "(../shared/seeds/ beside the repository, or set CASEBOOK_SEEDS to their folder)")
 FIGURE = re.compile(
     r"[<≥]?\d+(?:\.\d+)?(?:-\d+(?:\.\d+)?)?"
     r"(?:%|-fold|\s(?:mg/day|weeks?|years?|hours?|months?|patients|spinal cord lesions))"
@@ -30,7 +36,7 @@ def test_the_whole_library_validates():
 
 def test_both_seeds_have_a_guideline_and_every_guideline_has_cases():
     seeds = {g.source.seed for g in SHIPPED.guidelines.values()}
-    assert seeds == {p.name for p in SEEDS.glob("*.txt")}
+    assert seeds == {p.name for p in SEED_TEXTS}
     for key in SHIPPED.guidelines:
         assert any((c.guideline.id, c.guideline.version) == key for c in SHIPPED.cases.values())
 
@@ -54,7 +60,7 @@ def guideline_text(guideline) -> str:
     return "\n".join(parts)
 
 
-@pytest.mark.parametrize("seed", sorted(SEEDS.glob("*.txt")), ids=lambda p: p.name)
+@pytest.mark.parametrize("seed", SEED_TEXTS, ids=lambda p: p.name)
 def test_every_figure_in_the_seed_is_encoded_exactly(seed):
     [guideline] = [g for g in SHIPPED.guidelines.values() if g.source.seed == seed.name]
     figures = sorted(set(FIGURE.findall(seed_body(seed))))
@@ -63,7 +69,7 @@ def test_every_figure_in_the_seed_is_encoded_exactly(seed):
     assert missing == []
 
 
-@pytest.mark.parametrize("seed", sorted(SEEDS.glob("*.txt")), ids=lambda p: p.name)
+@pytest.mark.parametrize("seed", SEED_TEXTS, ids=lambda p: p.name)
 def test_references_are_numbered_as_the_seed_lists_them(seed):
     [guideline] = [g for g in SHIPPED.guidelines.values() if g.source.seed == seed.name]
     tail = seed.read_text(encoding="utf-8").split("\nReferences\n")[1].split("Related Questions")[0]

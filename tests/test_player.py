@@ -7,6 +7,7 @@ unlisted reference) and against every case shipped under cases/, whatever exists
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import shutil
@@ -24,9 +25,10 @@ from casebook.errors import CasebookError
 from casebook.rules.play import CONFIDENCE, Play
 from casebook.rules.validation import validate
 from casebook.ui.player import CasePlayer, ErrorScreen
+from conftest import nonempty
 
 SMALL = Path(__file__).parent / "fixtures" / "small_library"
-SHIPPED_CASES = sorted(case_ids(SHIPPED_ROOT))
+SHIPPED_CASES = nonempty(sorted(case_ids(SHIPPED_ROOT)), f"no case under {SHIPPED_ROOT}")
 VERDICT_TOKENS = ("recommended", "not_indicated", "not indicated", "acceptable", "harmful")
 
 
@@ -377,13 +379,20 @@ def _blocking_problems(case_id: str) -> list[str]:
         ["no guideline"] if guideline is None else [])
 
 
-@pytest.mark.parametrize("case_id", SHIPPED_CASES)
-def test_shipped_case_plays_to_full_marks_or_shows_its_problems(shipped, case_id):
-    player = case_app(case_id)
+def assert_not_an_error_screen(player, case_id: str) -> None:
+    """A shipped case must open as its case: an error screen, whatever it says, is a failure."""
     if isinstance(player, ErrorScreen):
-        assert _blocking_problems(case_id), f"{case_id} validates but the app refused it"
-        assert visible(one(player, "cb-error"))
-        return
+        markup = one(player, "cb-error").value
+        shown = html.unescape(re.sub(r"<style.*?</style>|<[^>]+>", " ", markup, flags=re.DOTALL))
+        pytest.fail(f"{case_id} opens on an error screen: {' '.join(shown.split())}\n"
+                    f"problems validation finds: {_blocking_problems(case_id)}", pytrace=False)
+    assert isinstance(player, CasePlayer)
+
+
+@pytest.mark.parametrize("case_id", SHIPPED_CASES)
+def test_shipped_case_plays_to_full_marks(shipped, case_id):
+    player = case_app(case_id)
+    assert_not_an_error_screen(player, case_id)
     assert_no_key_in_state(player, public_text(player))
     play_recommended(player)
     assert 'data-score="1.000"' in one(player, "cb-score").value
@@ -395,9 +404,7 @@ def test_shipped_case_plays_to_full_marks_or_shows_its_problems(shipped, case_id
 @pytest.mark.parametrize("case_id", SHIPPED_CASES)
 def test_shipped_case_keeps_its_key_out_of_the_browser_at_every_stage(shipped, case_id):
     player = case_app(case_id)
-    if isinstance(player, ErrorScreen):
-        assert _blocking_problems(case_id)
-        return
+    assert_not_an_error_screen(player, case_id)
     while player.play.current is not None:
         assert_no_key_in_state(player, public_text(player))
         answer(player, recommended(player))

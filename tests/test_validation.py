@@ -1,10 +1,10 @@
 """Every defect fixture is reported with its file and field, all at once, never a traceback."""
 
 import pytest
-from conftest import BROKEN, VALID
 
 from casebook.content.loading import load_library
 from casebook.rules.validation import validate
+from conftest import BROKEN, VALID
 
 MINI_GUIDELINE = VALID / "guidelines" / "mini.yaml"
 MINI_CASE = VALID / "mini-case.yaml"

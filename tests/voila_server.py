@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -22,6 +23,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = REPO / "notebooks"
+CELL_OUTPUT = re.compile(
+    r'<script type="application/vnd\.voila\.cell-output\+json">(.*?)</script>', re.DOTALL)
 
 
 def case_notebooks(notebooks: Path = NOTEBOOKS) -> list[str]:
@@ -51,11 +54,23 @@ def get(url: str, timeout: float = 60) -> tuple[int, dict[str, str], str]:
         return err.code, dict(err.headers), err.read().decode("utf-8", "replace")
 
 
+def shown(html: str) -> list[str]:
+    """What a rendered page's cells put on screen: each output's widget class (as its repr
+    names it: "CasePlayer", "ErrorScreen", "HomePage"), or its kind when it is no widget
+    ("stream" for printed text, "error"). A cell that raised shows nothing here, since the
+    config hides tracebacks. A page can be 200 and show an error screen, or nothing at all.
+    """
+    found = []
+    for output in (json.loads(text) for text in CELL_OUTPUT.findall(html)):
+        data = output.get("data", {})
+        widget = "application/vnd.jupyter.widget-view+json" in data
+        found.append(data.get("text/plain", "").split("(")[0] if widget else output["output_type"])
+    return found
+
+
 class VoilaServer:
     def __init__(self, env: dict[str, str] | None = None, notebooks: Path = NOTEBOOKS):
-        self.port, self.instructor_port = free_ports(2)
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.instructor_url = f"http://127.0.0.1:{self.instructor_port}/"
+        self._choose_ports()
         self.scratch = tempfile.TemporaryDirectory(prefix="casebook-voila-")
         # The log outlives the server, for a look after a failure.
         self.log = Path(tempfile.mkstemp(prefix="casebook-voila-", suffix=".log")[1])
@@ -65,7 +80,26 @@ class VoilaServer:
         self.notebooks = notebooks
         self.proc: subprocess.Popen | None = None
 
+    def _choose_ports(self) -> None:
+        self.port, self.instructor_port = free_ports(2)
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.instructor_url = f"http://127.0.0.1:{self.instructor_port}/"
+
     def start(self, timeout: float = 120) -> VoilaServer:
+        for _ in range(3):  # a port taken (by another xdist worker's process) after it was chosen
+            if self._launch(timeout):
+                return self
+            if "already in use" not in self.log_text():
+                break
+            self._end()
+            self._choose_ports()
+        log = self.log_text()
+        self.stop()
+        raise RuntimeError(f"Voila did not start in {timeout}s; its log:\n{log}")
+
+    def _launch(self, timeout: float) -> bool:
+        """Start both servers: True once both answer; False if they exit, time out or find a
+        port taken (Voila is set never to move to another port)."""
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "casebook.serve.servers", f"--port={self.port}",
@@ -73,18 +107,16 @@ class VoilaServer:
                 cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True)  # its own process group: stopped with its kernels
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                break
+        while time.monotonic() < deadline and self.proc.poll() is None:
             try:
                 self.status()
                 get(self.instructor_url, timeout=5)
-                return self
+                return True
             except OSError:
+                if "already in use" in self.log_text():
+                    return False
                 time.sleep(0.5)
-        log = self.log_text()
-        self.stop()
-        raise RuntimeError(f"Voila did not start in {timeout}s; its log:\n{log}")
+        return False
 
     def status(self, learner: bool = True) -> dict:
         base = self.url if learner else self.instructor_url
@@ -109,14 +141,22 @@ class VoilaServer:
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")[-6000:]
 
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
+    def _end(self) -> None:
+        """Stop the process group: both servers and their kernels, even if one has exited."""
+        if self.proc is None:
+            return
+        try:
             os.killpg(self.proc.pid, signal.SIGTERM)  # Voila shuts its kernels down on SIGTERM
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
+        except ProcessLookupError:
+            return
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        self._end()
         self.scratch.cleanup()
 
     def __enter__(self) -> VoilaServer:

@@ -11,11 +11,13 @@ import sys
 
 import pytest
 from playwright.sync_api import expect
-from voila_server import case_notebooks, get
+from voila_server import case_notebooks, get, shown
+
+from conftest import nonempty
 
 pytestmark = pytest.mark.browser
 
-CASES = case_notebooks()
+CASES = nonempty(case_notebooks(), "no case app in notebooks/cases/ (run `casebook notebooks`)")
 # An address off the machine in an attribute, a CSS url(), or a JS import.
 OUTSIDE_REFERENCE = re.compile(
     r"""(?:\b(?:src|href|action)\s*=\s*["']?|url\(\s*["']?|@import\s+["']?|import\(\s*["'])"""
@@ -70,11 +72,12 @@ def test_pages_fetch_nothing_off_the_machine(offline_page, server):
     assert offline_page.outside == []
 
 
-@pytest.mark.parametrize("notebook", ["index.ipynb", *(f"cases/{c}.ipynb" for c in CASES[:1])])
-def test_served_html_names_nothing_off_the_machine(server, notebook):
+@pytest.mark.parametrize(("notebook", "app"), [
+    ("index.ipynb", "HomePage"), *((f"cases/{c}.ipynb", "CasePlayer") for c in CASES[:1])])
+def test_served_html_names_nothing_off_the_machine(server, notebook, app):
     code, _, html = get(server.render_url(notebook))
     assert code == 200
-    assert "cb-" in html or "<script" in html  # a real page, not an error
+    assert shown(html) == [app]  # the page itself, not an error screen
     found = [html[m.start():m.end() + 60] for m in OUTSIDE_REFERENCE.finditer(html)]
     assert found == []
     assert "cdn" not in html.lower()
@@ -98,7 +101,7 @@ def test_the_stylesheet_is_linked_once_served_and_applied(page, server):
 
 def test_source_code_is_stripped(server):
     code, _, html = get(server.render_url(f"cases/{CASES[0]}.ipynb"))
-    assert code == 200
+    assert code == 200 and shown(html) == ["CasePlayer"]
     assert "case_app(" not in html and "from casebook" not in html
 
 

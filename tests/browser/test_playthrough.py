@@ -20,6 +20,7 @@ from voila_server import case_notebooks
 from casebook.content.loading import load_library
 from casebook.content.models import Stage, Verdict
 from casebook.rules.scoring import StageKey, answer_key, score_case
+from conftest import nonempty
 
 pytestmark = pytest.mark.browser
 
@@ -100,7 +101,7 @@ def rationales(case_id: str) -> set[str]:
     return {o.judgement.rationale for k in keys(case_id) for o in k.options}
 
 
-@pytest.mark.parametrize("case_id", covering_cases())
+@pytest.mark.parametrize("case_id", nonempty(covering_cases(), "no shipped case app to play"))
 def test_recommended_choices_score_full_marks_and_no_key_before_submit(page, server, case_id):
     frames: list[str] = []
     seen: dict[str, list[str]] = {}
@@ -130,7 +131,7 @@ def test_recommended_choices_score_full_marks_and_no_key_before_submit(page, ser
     assert any(n in text for n in needles for text in frames[len(seen["frames"]):])
 
 
-@pytest.mark.parametrize("case_id", first_harmful_cases())
+@pytest.mark.parametrize("case_id", nonempty(first_harmful_cases(), "no shipped case has a harmful option"))
 def test_harmful_choice_is_a_safety_event_scoring_zero(page, server, case_id):
     case_keys = keys(case_id)
     harmful_stage = next(k for k in case_keys if any(o.verdict is Verdict.harmful
