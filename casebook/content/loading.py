@@ -7,7 +7,6 @@ text the author wrote.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,14 +16,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from casebook.content.models import Case, Guideline
+from casebook.content.roots import SHIPPED_ROOT, content_root  # noqa: F401 (also imported from here)
 from casebook.errors import ContentError, Problem
-
-SHIPPED_ROOT = Path(__file__).resolve().parents[2] / "cases"
-
-
-def content_root() -> Path:
-    """The content folder: `CASEBOOK_CASES` if set (tests point it at altered copies)."""
-    return Path(os.environ.get("CASEBOOK_CASES") or SHIPPED_ROOT)
 
 
 class _NoDatesSafeLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when built

@@ -35,10 +35,11 @@ from voila.tornado.contentshandler import VoilaContentsHandler
 from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.treehandler import TornadoVoilaTreeHandler
 
-REPO = Path(__file__).resolve().parents[2]
+from casebook.content.roots import notebooks_root
+
 CONFIG_DIR = Path(__file__).resolve().parent / "config"
 TEMPLATES = CONFIG_DIR / "templates"
-NOTEBOOKS = REPO / "notebooks"
+NOTEBOOKS = notebooks_root()  # the checkout's notebooks/, the wheel's copy, or $CASEBOOK_NOTEBOOKS
 
 BUSY_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Casebook busy</title>
