@@ -239,6 +239,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve([f"--port={args.port}", f"--notebooks={notebooks.resolve()}"])
 
 
+def cmd_lab(args: argparse.Namespace) -> int:
+    from casebook.serve.lab import main as lab
+
+    return lab(args.lab_args)
+
+
 def _authoring_commands(sub: argparse._SubParsersAction) -> None:
     new = sub.add_parser("new", help="scaffold a draft case: findings and options from the "
                          "guideline, TODO lines for what to write")
@@ -253,6 +259,10 @@ def _authoring_commands(sub: argparse._SubParsersAction) -> None:
                            "on --port + 1 (Ctrl-C stops both)")
     serve.set_defaults(func=cmd_serve)
     serve.add_argument("--port", type=int, default=8866, help="learners' port (8866)")
+    lab = sub.add_parser("lab", help="JupyterLab for authors; its Voila preview uses the "
+                         "casebook's page, nothing fetched (needs casebook[author])")
+    lab.set_defaults(func=cmd_lab)
+    lab.epilog = "Any further argument goes to `jupyter lab`, e.g. casebook lab --port=8888"
     serve.add_argument("--content", metavar="DIR", help="a folder holding cases/ and notebooks/ "
                        "(default: $CASEBOOK_CASES and $CASEBOOK_NOTEBOOKS, else the shipped ones)")
 
@@ -329,7 +339,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.func is not cmd_lab:  # only `casebook lab` passes arguments on
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.lab_args = extra
     try:
         return args.func(args)
     except CasebookError as exc:

@@ -38,7 +38,7 @@ from voila.tornado.treehandler import TornadoVoilaTreeHandler
 from casebook.content.roots import notebooks_root
 
 CONFIG_DIR = Path(__file__).resolve().parent / "config"
-TEMPLATES = CONFIG_DIR / "templates"
+TEMPLATES = CONFIG_DIR / "share" / "voila" / "templates" / "casebook"  # also `casebook lab`'s
 NOTEBOOKS = notebooks_root()  # the checkout's notebooks/, the wheel's copy, or $CASEBOOK_NOTEBOOKS
 
 BUSY_PAGE = """<!doctype html>
