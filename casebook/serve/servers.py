@@ -1,6 +1,6 @@
 """Serving the casebook with Voila: learners and instructors apart, kernels bounded.
 
-`python -m casebook.serve.servers` (what `make serve` runs) starts two Voila servers on 127.0.0.1:
+`casebook serve` (what `make serve` runs; it calls `main` here) starts two Voila servers on 127.0.0.1:
 the learners' one on --port, rooted at notebooks/ with notebooks/instructor/ refused, and the
 instructors' one on --port + 1, rooted at notebooks/instructor/. Their settings (pool, cap,
 culling timeouts, each overridable by a CASEBOOK_* variable) are in casebook/serve/config/voila.py; this
