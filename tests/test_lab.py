@@ -1,11 +1,13 @@
 """`casebook lab`: JupyterLab's Voila preview finds the casebook's template and no CDN address."""
 
 import json
+import shutil
 
 import pytest
 from voila.paths import collect_static_paths, collect_template_paths
 
 from casebook.cli import main
+from casebook.content.roots import SHIPPED_NOTEBOOKS
 from casebook.serve import lab
 from casebook.serve.servers import TEMPLATES
 
@@ -51,3 +53,18 @@ def test_only_lab_takes_arguments_it_does_not_know(capsys):
         main(["list", "--port=9999"])
     assert exited.value.code == 2
     assert "unrecognized arguments: --port=9999" in capsys.readouterr().err
+
+
+def test_the_casebooks_notebooks_are_trusted_without_changing_them(tmp_path, monkeypatch):
+    import nbformat
+    from nbformat.sign import NotebookNotary
+
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
+    folder = tmp_path / "notebooks"
+    shutil.copytree(SHIPPED_NOTEBOOKS / "cases", folder / "cases")
+    before = {p: p.read_bytes() for p in folder.rglob("*.ipynb")}
+    assert len(lab.trust_notebooks(folder)) == len(before) > 0
+    assert lab.trust_notebooks(folder) == []  # signed once
+    assert {p: p.read_bytes() for p in folder.rglob("*.ipynb")} == before
+    notary = NotebookNotary()
+    assert all(notary.check_signature(nbformat.read(p, as_version=4)) for p in before)

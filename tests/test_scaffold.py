@@ -127,3 +127,13 @@ def test_editor_settings_map_the_same_schemas():
     assert schemas["./cases/schema/guideline.schema.json"] == ["cases/guidelines/*.yaml"]
     assert schemas["./cases/schema/case.schema.json"] == ["cases/*.yaml"]
     assert all((SHIPPED_ROOT.parent / path).is_file() for path in schemas)
+
+
+def test_an_editors_checkpoint_copy_is_not_content(capsys, content):
+    # JupyterLab keeps a copy of each file it edits in .ipynb_checkpoints/ beside it.
+    copies = content / ".ipynb_checkpoints"
+    copies.mkdir()
+    shutil.copy(content / "rl-no-red-flags.yaml", copies / "rl-no-red-flags-checkpoint.yaml")
+    code, out, _ = run(capsys, "validate")
+    assert (code, out.strip()) == (0, f"ok: {len(SHIPPED.guidelines)} guideline(s), "
+                                      f"{len(SHIPPED.cases)} case(s)")

@@ -130,7 +130,9 @@ def load_case(path: str | Path) -> Case:
 def _yaml_files(paths: list[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
-        files += sorted(path.rglob("*.yaml")) if path.is_dir() else [path]
+        # Hidden folders are editors' copies (JupyterLab's .ipynb_checkpoints/), not content.
+        files += sorted(f for f in path.rglob("*.yaml") if not any(
+            part.startswith(".") for part in f.relative_to(path).parts)) if path.is_dir() else [path]
     return files
 
 

@@ -9,6 +9,8 @@ Jupyter folders, and nothing else changed:
 - config (`JUPYTER_CONFIG_PATH`): config/lab, whose voila.json selects that template with
   sources stripped and tracebacks hidden, and whose jupyter_server_config.json clears the
   MathJax address Voila's extension would otherwise put in the page (a CDN).
+
+It also marks the casebook's notebooks trusted, so the preview opens them without a prompt.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from casebook.content.roots import NOTEBOOKS_SETTING, notebooks_root, require_folder
 from casebook.errors import CasebookError
 
 CONFIG_DIR = Path(__file__).resolve().parent / "config"
@@ -38,9 +41,30 @@ def lab_environment(environ: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
+def trust_notebooks(folder: Path) -> list[Path]:
+    """Sign the casebook's own notebooks in Jupyter's trust database, as `jupyter trust` does.
+
+    Untrusted, the preview asks first, and its "Render anyway" saves the notebook with
+    JupyterLab's metadata, so a generated notebook no longer matches `casebook notebooks`.
+    """
+    import nbformat
+    from nbformat.sign import NotebookNotary
+
+    notary, signed = NotebookNotary(), []
+    for path in sorted(folder.rglob("*.ipynb")):
+        if ".ipynb_checkpoints" in path.parts:
+            continue
+        notebook = nbformat.read(path, as_version=4)
+        if not notary.check_signature(notebook):
+            notary.sign(notebook)
+            signed.append(path)
+    return signed
+
+
 def main(argv: Sequence[str] = ()) -> int:
     """Become JupyterLab, in the current folder, with `argv` (so signals reach it directly)."""
     if importlib.util.find_spec("jupyterlab") is None:
         raise CasebookError("JupyterLab is not installed: pip install 'casebook[author]'")
+    trust_notebooks(require_folder(notebooks_root(), NOTEBOOKS_SETTING, "notebooks"))
     os.execve(sys.executable, [sys.executable, "-m", "jupyterlab", *argv], lab_environment(os.environ))
     return 1  # not reached
