@@ -230,9 +230,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from casebook.content.roots import CASES_SETTING, NOTEBOOKS_SETTING, require_content
 
-    if args.content:  # the kernels inherit the setting, so they read the same cases
-        os.environ[CASES_SETTING] = str((Path(args.content) / "cases").resolve())
-        os.environ[NOTEBOOKS_SETTING] = str((Path(args.content) / "notebooks").resolve())
+    if args.content:  # the kernels inherit the settings, so they read the same cases
+        folders = {s: (Path(args.content) / n).resolve()
+                   for s, n in [(CASES_SETTING, "cases"), (NOTEBOOKS_SETTING, "notebooks")]}
+        if not all(f.is_dir() for f in folders.values()):
+            raise CasebookError(f"--content {args.content}: needs both cases/ and notebooks/ in it")
+        os.environ.update({s: str(f) for s, f in folders.items()})
     _, notebooks = require_content()
     from casebook.serve.servers import main as serve  # Voila only here: other commands stay quick
 

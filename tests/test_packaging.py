@@ -104,3 +104,26 @@ def test_a_missing_content_folder_is_one_line_naming_the_setting(monkeypatch, tm
     what = "cases" if setting == "CASEBOOK_CASES" else "notebooks"
     assert str(caught.value) == (f"no {what} folder at {tmp_path / 'nowhere'} (from ${setting}): "
                                  f"set {setting} to the casebook's {what} folder")
+
+
+def test_serve_hands_both_folders_to_the_servers_and_the_kernels(monkeypatch, tmp_path):
+    import casebook.serve.servers as servers
+    from casebook.cli import main
+
+    for name in ("cases", "notebooks"):
+        (tmp_path / name).mkdir()
+    called = []
+    monkeypatch.setattr(servers, "main", lambda argv: called.append(argv) or 0)
+    monkeypatch.delenv("CASEBOOK_CASES", raising=False)
+    monkeypatch.delenv("CASEBOOK_NOTEBOOKS", raising=False)
+    assert main(["serve", "--port", "9100", "--content", str(tmp_path)]) == 0
+    assert called == [["--port=9100", f"--notebooks={tmp_path / 'notebooks'}"]]
+    assert roots.content_root() == tmp_path / "cases"  # what the kernels inherit
+
+
+def test_serve_without_content_is_one_line(monkeypatch, tmp_path, capsys):
+    from casebook.cli import main
+
+    assert main(["serve", "--content", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == (f"casebook: --content {tmp_path}: "
+                                       "needs both cases/ and notebooks/ in it\n")
