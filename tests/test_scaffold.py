@@ -137,3 +137,10 @@ def test_an_editors_checkpoint_copy_is_not_content(capsys, content):
     code, out, _ = run(capsys, "validate")
     assert (code, out.strip()) == (0, f"ok: {len(SHIPPED.guidelines)} guideline(s), "
                                       f"{len(SHIPPED.cases)} case(s)")
+
+
+def test_a_red_flag_context_opens_with_its_flag_as_its_existing_case_does(capsys, content):
+    assert run(capsys, "new", "ce-2", "--guideline", "reversed-lordosis", "--context", "cauda_equina")[0] == 0
+    text = (content / "ce-2.yaml").read_text()
+    assert "reveal: {context: cauda_equina, cauda_equina: true}" in text
+    assert "(harmful; guideline: Physical therapy" in text  # conservative care, now harmful

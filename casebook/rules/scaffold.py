@@ -1,6 +1,7 @@
 """`casebook new`: a new case file that already plays, with only the clinician's words left.
 
-The scaffold picks findings that put the case in the chosen context and options whose
+The scaffold picks findings that put the case in the chosen context (as an existing case
+in it opens, where there is one) and options whose
 verdicts the engine derives (a recommended step and tempting wrong ones in each stage), so
 the graph checks hold from the start. Everything a clinician must write is left out, with a
 `# TODO field:` line where it goes: `casebook validate` then lists exactly those fields as
@@ -18,6 +19,7 @@ from casebook.content.loading import Library, case_ids
 from casebook.content.models import SCHEMA_VERSION, Guideline, Verdict
 from casebook.errors import CasebookError
 from casebook.rules.engine import Evaluation, condition_findings, domain, evaluate, red_flag_names
+from casebook.rules.scoring import stage_findings
 from casebook.rules.validation import combinations
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -37,13 +39,30 @@ def pick_guideline(library: Library, ref: str) -> Guideline:
     return max(found, key=lambda g: tuple(int(p) for p in g.version.split(".")))
 
 
-def context_findings(g: Guideline, context_id: str) -> tuple[dict, Evaluation]:
-    """Findings that select `context_id` and give a recommended and a wrong step: what the
-    context's condition reads and every finding with no default, other values at default."""
+def _teaches(evaluation: Evaluation, context_id: str) -> bool:
+    verdicts = {v.verdict for v in evaluation.verdicts.values()}
+    return evaluation.context == context_id and Verdict.recommended in verdicts \
+        and bool(verdicts & set(WRONG))
+
+
+def context_findings(g: Guideline, context_id: str, library: Library | None = None
+                     ) -> tuple[dict, Evaluation]:
+    """Findings that select `context_id` and give a recommended and a wrong step: those an
+    existing case in the context opens with (a red-flag context's own flag, say), else what
+    the context's condition reads and every finding with no default, other values at default."""
     context = g.context(context_id)
     if context is None:
         raise CasebookError(f"{g.id} has no context {context_id!r}; known: "
                             + ", ".join(c.id for c in g.contexts))
+    for case in sorted((library.cases.values() if library else []), key=lambda c: c.id):
+        if (case.guideline.id, case.guideline.version, case.context) == (g.id, g.version, context_id):
+            opening = stage_findings(case, case.stages[0].id)
+            try:
+                evaluation = evaluate(g, opening)
+            except CasebookError:
+                continue
+            if _teaches(evaluation, context_id):
+                return opening, evaluation
     names = condition_findings(context.when, red_flag_names(g))
     names |= {f.name for f in g.findings if f.default is None}
     for values in combinations(g, names):
@@ -51,9 +70,7 @@ def context_findings(g: Guideline, context_id: str) -> tuple[dict, Evaluation]:
             evaluation = evaluate(g, values)
         except CasebookError:
             continue
-        verdicts = {v.verdict for v in evaluation.verdicts.values()}
-        if evaluation.context == context_id and Verdict.recommended in verdicts \
-                and verdicts & set(WRONG):
+        if _teaches(evaluation, context_id):
             reveal = {n: v for n, v in values.items()
                       if n in condition_findings(context.when, frozenset()) or v != g.finding(n).default}
             return reveal, evaluation
@@ -64,11 +81,11 @@ def context_findings(g: Guideline, context_id: str) -> tuple[dict, Evaluation]:
 def pick_options(g: Guideline, evaluation: Evaluation, avoid: set[str]) -> list[str]:
     """Up to four actions in the guideline's order: a recommended one or two, one acceptable,
     the rest wrong (those a rule judges first: they are the tempting ones)."""
-    ranked = sorted(evaluation.verdicts.values(),
-                    key=lambda v: (v.action in avoid, v.rule is None, -v.verdict.rank))
+    ranked = sorted(evaluation.verdicts.values(),  # harmful before not indicated
+                    key=lambda v: (v.action in avoid, v.rule is None, v.verdict.rank))
     by = {verdict: [v.action for v in ranked if v.verdict is verdict] for verdict in Verdict}
     chosen = by[Verdict.recommended][:2] + by[Verdict.acceptable][:1]
-    wrong = [a for v in ranked for a in [v.action] if v.verdict in WRONG]
+    wrong = [v.action for v in ranked if v.verdict in WRONG]
     chosen += wrong[: max(1, OPTIONS_PER_STAGE - len(chosen))]
     order = [a.id for a in g.actions]
     return sorted(chosen, key=order.index)
@@ -112,9 +129,9 @@ def _other_findings(g: Guideline, reveal: dict) -> list[str]:
     return lines
 
 
-def scaffold_text(g: Guideline, case_id: str, context_id: str) -> str:
+def scaffold_text(g: Guideline, case_id: str, context_id: str, library: Library | None = None) -> str:
     """The YAML of a new draft case in `context_id` of guideline `g`."""
-    reveal, evaluation = context_findings(g, context_id)
+    reveal, evaluation = context_findings(g, context_id, library)
     first = pick_options(g, evaluation, set())
     second = pick_options(g, evaluation, set(first))
     numbers = ", ".join(f"[{r.number}]" for r in g.references)
@@ -156,6 +173,6 @@ def write_scaffold(library: Library, case_id: str, guideline: str, context_id: s
         library.path_of(library.cases[case_id]) if case_id in library.cases else None)
     if taken or path.exists():
         raise CasebookError(f"case {case_id!r} exists already ({taken or path}); choose another id")
-    text = scaffold_text(pick_guideline(library, guideline), case_id, context_id)
+    text = scaffold_text(pick_guideline(library, guideline), case_id, context_id, library)
     path.write_text(text, encoding="utf-8")
     return path
