@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from casebook import __version__
+from casebook.authoring_cli import authoring_commands, cmd_lab, content_folder
 from casebook.content.loading import SHIPPED_ROOT, Library, load_library
 from casebook.content.models import Case, Guideline
 from casebook.errors import CasebookError
@@ -19,17 +20,10 @@ from casebook.rules.validation import validate
 
 
 def _library(args: argparse.Namespace) -> Library:
-    library = load_library(*(args.cases or [_content_root()]))
+    library = load_library(*(args.cases or [content_folder()]))
     if validate(library):
         raise CasebookError("the content does not validate; run `casebook validate`")
     return library
-
-
-def _content_root() -> Path:
-    """The cases folder in use, or one line naming the setting when it is missing."""
-    from casebook.content.roots import CASES_SETTING, content_root, require_folder
-
-    return require_folder(content_root(), CASES_SETTING, "cases")
 
 
 def _case(library: Library, case_id: str) -> tuple[Case, Guideline]:
@@ -74,7 +68,7 @@ def _print_rows(rows: list[dict], as_json: bool, columns: Sequence[str] | None =
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    library = load_library(*(args.paths or [_content_root()]))
+    library = load_library(*(args.paths or [content_folder()]))
     problems = validate(library)
     for problem in problems:
         print(problem)
@@ -213,63 +207,6 @@ def cmd_session_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_new(args: argparse.Namespace) -> int:
-    from casebook.rules.scaffold import write_scaffold
-
-    root = Path(args.cases[-1]) if args.cases else _content_root()
-    library = load_library(root)
-    path = write_scaffold(library, args.case_id, args.guideline, args.context,
-                          Path(args.out) if args.out else root)
-    print(path)
-    print(f"Next: write each `# TODO` field, then `casebook validate {path}`", file=sys.stderr)
-    return 0
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    import os
-
-    from casebook.content.roots import CASES_SETTING, NOTEBOOKS_SETTING, require_content
-
-    if args.content:  # the kernels inherit the settings, so they read the same cases
-        folders = {s: (Path(args.content) / n).resolve()
-                   for s, n in [(CASES_SETTING, "cases"), (NOTEBOOKS_SETTING, "notebooks")]}
-        if not all(f.is_dir() for f in folders.values()):
-            raise CasebookError(f"--content {args.content}: needs both cases/ and notebooks/ in it")
-        os.environ.update({s: str(f) for s, f in folders.items()})
-    _, notebooks = require_content()
-    from casebook.serve.servers import main as serve  # Voila only here: other commands stay quick
-
-    return serve([f"--port={args.port}", f"--notebooks={notebooks.resolve()}"])
-
-
-def cmd_lab(args: argparse.Namespace) -> int:
-    from casebook.serve.lab import main as lab
-
-    return lab(args.lab_args)
-
-
-def _authoring_commands(sub: argparse._SubParsersAction) -> None:
-    new = sub.add_parser("new", help="scaffold a draft case: findings and options from the "
-                         "guideline, TODO lines for what to write")
-    new.set_defaults(func=cmd_new)
-    new.add_argument("case_id", metavar="CASE_ID")
-    new.add_argument("--guideline", required=True, metavar="GUIDELINE[@VERSION]")
-    new.add_argument("--context", required=True, help="one of the guideline's contexts")
-    new.add_argument("--out", metavar="DIR", help="folder to write into (default: the cases folder)")
-    new.add_argument("--cases", action="append", metavar="PATH",
-                     help="content folder (default: $CASEBOOK_CASES, else the shipped cases/)")
-    serve = sub.add_parser("serve", help="serve the casebook: learners on --port, instructors "
-                           "on --port + 1 (Ctrl-C stops both)")
-    serve.set_defaults(func=cmd_serve)
-    serve.add_argument("--port", type=int, default=8866, help="learners' port (8866)")
-    lab = sub.add_parser("lab", help="JupyterLab for authors; its Voila preview uses the "
-                         "casebook's page, nothing fetched (needs casebook[author])")
-    lab.set_defaults(func=cmd_lab)
-    lab.epilog = "Any further argument goes to `jupyter lab`, e.g. casebook lab --port=8888"
-    serve.add_argument("--content", metavar="DIR", help="a folder holding cases/ and notebooks/ "
-                       "(default: $CASEBOOK_CASES and $CASEBOOK_NOTEBOOKS, else the shipped ones)")
-
-
 def _session_commands(sub: argparse._SubParsersAction) -> None:
     session = sub.add_parser("session", help="class sessions: start one, report on one")
     commands = session.add_subparsers(dest="session_command", required=True)
@@ -337,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base-url", help="xapi: the address the casebook is served from, for "
                    "activity ids (default: http://127.0.0.1:8866, as `make serve`)")
     _session_commands(sub)
-    _authoring_commands(sub)
+    authoring_commands(sub)
     return parser
 
 
