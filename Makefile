@@ -29,7 +29,7 @@ lint: setup
 
 # Learners on 127.0.0.1:$(PORT), instructors on $(PORT)+1; Ctrl-C stops both.
 serve: setup
-	$(PY) -m casebook.serve.servers --port=$(PORT)
+	$(PY) -m casebook serve --port=$(PORT)
 
 # Voila against a static HTML export in Chromium; prints medians (see benchmarks/serving.py).
 bench: setup system-deps

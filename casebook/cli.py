@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from casebook import __version__
+from casebook.authoring_cli import authoring_commands, cmd_lab, content_folder
 from casebook.content.loading import SHIPPED_ROOT, Library, load_library
 from casebook.content.models import Case, Guideline
 from casebook.errors import CasebookError
@@ -19,7 +20,7 @@ from casebook.rules.validation import validate
 
 
 def _library(args: argparse.Namespace) -> Library:
-    library = load_library(*(args.cases or []))
+    library = load_library(*(args.cases or [content_folder()]))
     if validate(library):
         raise CasebookError("the content does not validate; run `casebook validate`")
     return library
@@ -67,7 +68,7 @@ def _print_rows(rows: list[dict], as_json: bool, columns: Sequence[str] | None =
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    library = load_library(*(args.paths or []))
+    library = load_library(*(args.paths or [content_folder()]))
     problems = validate(library)
     for problem in problems:
         print(problem)
@@ -273,11 +274,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base-url", help="xapi: the address the casebook is served from, for "
                    "activity ids (default: http://127.0.0.1:8866, as `make serve`)")
     _session_commands(sub)
+    authoring_commands(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.func is not cmd_lab:  # only `casebook lab` passes arguments on
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.lab_args = extra
     try:
         return args.func(args)
     except CasebookError as exc:

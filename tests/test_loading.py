@@ -4,6 +4,7 @@ import json
 
 from casebook.content.loading import SHIPPED_ROOT, read_yaml
 from casebook.content.models import Case, Guideline
+from casebook.content.schema import DIALECT, schema_id
 
 
 def test_dates_stay_strings_and_yes_stays_a_word(tmp_path):
@@ -23,4 +24,5 @@ def test_unreadable_and_non_utf8_files_are_problems_not_crashes(tmp_path):
 def test_exported_json_schema_matches_the_models():
     for name, model in [("guideline", Guideline), ("case", Case)]:
         shipped = json.loads((SHIPPED_ROOT / "schema" / f"{name}.schema.json").read_text())
-        assert shipped == model.model_json_schema(), "run `casebook schema`"
+        assert shipped == {"$schema": DIALECT, "$id": schema_id(name), **model.model_json_schema()}, (
+            "run `casebook schema`")

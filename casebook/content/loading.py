@@ -7,7 +7,6 @@ text the author wrote.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,14 +16,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from casebook.content.models import Case, Guideline
+from casebook.content.roots import SHIPPED_ROOT, content_root  # noqa: F401 (also imported from here)
 from casebook.errors import ContentError, Problem
-
-SHIPPED_ROOT = Path(__file__).resolve().parents[2] / "cases"
-
-
-def content_root() -> Path:
-    """The content folder: `CASEBOOK_CASES` if set (tests point it at altered copies)."""
-    return Path(os.environ.get("CASEBOOK_CASES") or SHIPPED_ROOT)
 
 
 class _NoDatesSafeLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when built
@@ -137,7 +130,9 @@ def load_case(path: str | Path) -> Case:
 def _yaml_files(paths: list[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
-        files += sorted(path.rglob("*.yaml")) if path.is_dir() else [path]
+        # Hidden folders are editors' copies (JupyterLab's .ipynb_checkpoints/), not content.
+        files += sorted(f for f in path.rglob("*.yaml") if not any(
+            part.startswith(".") for part in f.relative_to(path).parts)) if path.is_dir() else [path]
     return files
 
 

@@ -1,6 +1,6 @@
 """Serving the casebook with Voila: learners and instructors apart, kernels bounded.
 
-`python -m casebook.serve.servers` (what `make serve` runs) starts two Voila servers on 127.0.0.1:
+`casebook serve` (what `make serve` runs; it calls `main` here) starts two Voila servers on 127.0.0.1:
 the learners' one on --port, rooted at notebooks/ with notebooks/instructor/ refused, and the
 instructors' one on --port + 1, rooted at notebooks/instructor/. Their settings (pool, cap,
 culling timeouts, each overridable by a CASEBOOK_* variable) are in casebook/serve/config/voila.py; this
@@ -35,12 +35,12 @@ from voila.tornado.contentshandler import VoilaContentsHandler
 from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.treehandler import TornadoVoilaTreeHandler
 
+from casebook.content.roots import notebooks_root
 from casebook.ui.render import render
 
-REPO = Path(__file__).resolve().parents[2]
 CONFIG_DIR = Path(__file__).resolve().parent / "config"
-TEMPLATES = CONFIG_DIR / "templates"
-NOTEBOOKS = REPO / "notebooks"
+TEMPLATES = CONFIG_DIR / "share" / "voila" / "templates" / "casebook"  # also `casebook lab`'s
+NOTEBOOKS = notebooks_root()  # the checkout's notebooks/, the wheel's copy, or $CASEBOOK_NOTEBOOKS
 
 
 class CasebookKernelManager(AsyncMappingKernelManager):

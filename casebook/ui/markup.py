@@ -3,8 +3,9 @@
 Pure functions from the content and the scorer's results to HTML strings, so what a learner
 reads can be tested without widgets. Each renders a template of casebook/ui/templates/
 (`casebook.ui.render`), which escapes everything it is given: case text is data, never
-markup. The styles are in the page's stylesheet (casebook/serve/config/templates/static/
-casebook.css), not here. Nothing here decides a verdict or a score; it only words what
+markup. The styles are in the page's stylesheet (casebook.css, in the Voila template's
+static/ folder under casebook/serve/config/share/), not here. Nothing here decides a verdict
+or a score; it only words what
 `casebook.rules.scoring` returned.
 """
 
