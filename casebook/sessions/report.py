@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from casebook.content.loading import Library
 from casebook.content.models import Case, Verdict
 from casebook.errors import CasebookError
+from casebook.records.csvsafe import CRLF, safe_rows
 from casebook.rules.play import CONFIDENCE
 from casebook.rules.scoring import StageKey, answer_key
 from casebook.sessions import machine as sessions
@@ -130,9 +131,9 @@ def vote_rows(report: Report) -> list[dict]:
 def csv_text(rows: list[dict], columns: Sequence[str] = ()) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(columns or (rows[0] if rows else ())),
-                            lineterminator="\n")
+                            lineterminator=CRLF)
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(safe_rows(rows))  # no cell a spreadsheet would run as a formula
     return out.getvalue()
 
 
