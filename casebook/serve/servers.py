@@ -10,7 +10,9 @@ module holds only what Voila has no setting for:
   one more kernel (Voila has no such limit: voila-dashboards/voila#617);
 - culling of kernels whose page never opened its websocket (a script or a refresh storm),
   after a short timeout, besides jupyter_server's usual idle culling;
-- `GET /casebook/status`, the kernel counts as JSON, for instructors and tests.
+- `GET /casebook/status`, the kernel counts as JSON, for instructors and tests;
+- the Host check (config/voila.py turns it on) on Voila's static-file handlers too, which are
+  not Jupyter's and so skip it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from jupyter_server.utils import url_path_join
 from tornado import web
+from tornado.log import app_log
 from traitlets import Integer, List, Unicode, default
 from voila.app import Voila
 from voila.static_file_handler import AllowListFileHandler
@@ -115,6 +118,18 @@ class PrivateDirsMixin:
         app: CasebookVoila = self.settings["voila"]
         if any(app.is_private(arg) for arg in self.path_args if arg):
             raise web.HTTPError(404)
+
+
+class LocalHostOnly:
+    """For a handler that is not a JupyterHandler (static files, the redirect at /): refuse
+    (403) a Host header naming another machine, as JupyterHandler.prepare does for its own."""
+
+    log = app_log
+
+    def prepare(self):
+        if not JupyterHandler.check_host(self):
+            raise web.HTTPError(403)
+        return super().prepare()
 
 
 class CappedVoilaHandler(PrivateDirsMixin, TornadoVoilaHandler):
@@ -205,7 +220,13 @@ class CasebookVoila(Voila):
         if self.home:
             home = url_path_join(self.base_url, "voila/render", self.home)
             handlers.insert(0, (self.server_url, web.RedirectHandler, {"url": home}))
-        return handlers
+        return [(pattern, _host_checked(handler), *rest) for pattern, handler, *rest in handlers]
+
+
+def _host_checked(handler: type) -> type:
+    if issubclass(handler, JupyterHandler):
+        return handler
+    return type(f"LocalHostOnly{handler.__name__}", (LocalHostOnly, handler), {})
 
 
 class LearnerVoila(CasebookVoila):
