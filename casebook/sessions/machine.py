@@ -40,6 +40,7 @@ from sqlalchemy.engine import Engine
 from casebook.content.models import Case
 from casebook.errors import CasebookError
 from casebook.records import database
+from casebook.sessions import throttle
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud or off a projector
 CODE_LENGTH = 6
@@ -182,11 +183,15 @@ def authenticate(engine: Engine, code_text: str, key: str) -> SessionState:
         code = normalize_code(code_text)
     except SessionError:
         raise refused from None
+    url = engine.url.render_as_string(hide_password=True)
+    throttle.check(url, code)  # repeated wrong keys are slowed down and logged
     with database.guard(engine, "cannot read the session"), database.reading(engine) as conn:
         stored = conn.scalar(sa.select(_T.c.instructor_key_hash).where(_T.c.join_code == code))
     matches = key_matches(stored if stored is not None else _decoy_hash(), str(key or ""))
     if stored is None or not matches:
+        throttle.failed(url, code)
         raise refused
+    throttle.succeeded(url, code)
     return by_code(engine, code)
 
 
