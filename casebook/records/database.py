@@ -44,6 +44,11 @@ class StoreError(CasebookError):
     """The database cannot be reached or used, or refused a write; the message says which."""
 
 
+class NotWritable(StoreError):
+    """The SQLite database's files or folder cannot be written (read-only, immutable, another
+    owner), so nothing can be saved until it is fixed; the message names the file."""
+
+
 
 # --- the schema, as the migrations create it (tests check that the two agree) ---------------
 
@@ -186,6 +191,45 @@ def _sqlite_engine(url: URL) -> Engine:
     return engine
 
 
+def sqlite_path(url: URL) -> Path | None:
+    """The file of a SQLite database URL; None for memory or `file:` URIs, or another backend."""
+    name = url.database if url.get_backend_name() == "sqlite" else None
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    return Path(name).expanduser()
+
+
+def unwritable(path: Path) -> str | None:
+    """Why SQLite cannot write the database at `path` (None if it can): a file of it (the
+    database, its -wal or -shm) or its folder is read-only, immutable or someone else's.
+
+    Checked before every transaction, because SQLite maps the -shm file into memory: once that
+    file turns unwritable under an open connection, its next transaction, even a read, dies
+    of SIGBUS instead of failing. `os.access` asks the kernel, so it sees what refuses root
+    too (`chattr +i`, a read-only mount)."""
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists() and not os.access(file, os.W_OK):
+            return f"{file} is not writable"
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:  # made on first use: its parent
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"{folder} is not a folder"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"the folder {folder} is not writable"
+    return None
+
+
+def check_writable(url: URL) -> None:
+    """Raise NotWritable if the SQLite database at `url` cannot be written."""
+    path = sqlite_path(url)
+    problem = unwritable(path) if path is not None else None
+    if problem:
+        raise NotWritable(f"{show_url(url)}: {problem}; nothing can be saved until it is "
+                          f"(check its owner, `chmod u+w`, `lsattr`, and that the disk is "
+                          "mounted read-write)")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None  # the driver's own BEGIN is replaced by _sqlite_begin
     cursor = dbapi_connection.cursor()
@@ -197,6 +241,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_begin(conn: Connection) -> None:
     """Writes take the write lock up front, so they wait their turn instead of failing."""
+    check_writable(conn.engine.url)  # before SQLite touches its -shm mapping: see unwritable
     reading = conn.get_execution_options().get("casebook_read", False)
     conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 

@@ -256,8 +256,27 @@ def voila_argv(role: str, port: int, notebooks: Path) -> list[str]:
     return [f"--port={port}", str(root.resolve())]
 
 
+def records_problem() -> str | None:
+    """Why the records database (CASEBOOK_DB) cannot take answers, or None: it must be
+    writable and migrated before any page opens, or every answer would fail to save."""
+    from casebook.records import database
+
+    try:
+        database.check_writable(database.database_url())
+        database.connect().dispose()  # creates it or brings its schema to head
+    except database.StoreError as exc:
+        return str(exc)
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    problem = records_problem()
+    if problem:
+        print(f"casebook: cannot serve, the records database is not usable: {problem}\n"
+              "Fix the file's permissions, or set CASEBOOK_DB to a database the server's user "
+              "can write (e.g. CASEBOOK_DB=sqlite:///$HOME/casebook.db).", file=sys.stderr)
+        return 2
     if args.role != "both":
         ROLES[args.role].launch_instance(voila_argv(args.role, args.port, args.notebooks))
         return 0
