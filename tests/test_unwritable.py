@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from casebook.records import database, store
+from casebook.records import database, store, writable
 from casebook.selfstudy.study import UNWRITABLE
 
 TESTS = Path(__file__).parent
@@ -72,7 +72,7 @@ def make_unwritable(db: Path) -> None:
             subprocess.run(["chattr", "+i", str(path)], check=True, capture_output=True)
         else:
             path.chmod(0o444)
-    assert database.unwritable(db), "the files are still writable: the test would prove nothing"
+    assert writable.unwritable(db), "the files are still writable: the test would prove nothing"
 
 
 def make_writable(db: Path) -> None:

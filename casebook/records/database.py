@@ -29,6 +29,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, Connection, Engine
 
 from casebook.errors import CasebookError
+from casebook.records.writable import sqlite_path, unwritable
 
 if TYPE_CHECKING:
     pass
@@ -189,35 +190,6 @@ def _sqlite_engine(url: URL) -> Engine:
     event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "begin", _sqlite_begin)
     return engine
-
-
-def sqlite_path(url: URL) -> Path | None:
-    """The file of a SQLite database URL; None for memory or `file:` URIs, or another backend."""
-    name = url.database if url.get_backend_name() == "sqlite" else None
-    if not name or name == ":memory:" or name.startswith("file:"):
-        return None
-    return Path(name).expanduser()
-
-
-def unwritable(path: Path) -> str | None:
-    """Why SQLite cannot write the database at `path` (None if it can): a file of it (the
-    database, its -wal or -shm) or its folder is read-only, immutable or someone else's.
-
-    Checked before every transaction, because SQLite maps the -shm file into memory: once that
-    file turns unwritable under an open connection, its next transaction, even a read, dies
-    of SIGBUS instead of failing. `os.access` asks the kernel, so it sees what refuses root
-    too (`chattr +i`, a read-only mount)."""
-    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        if file.exists() and not os.access(file, os.W_OK):
-            return f"{file} is not writable"
-    folder = path.parent
-    while not folder.exists() and folder != folder.parent:  # made on first use: its parent
-        folder = folder.parent
-    if not folder.is_dir():
-        return f"{folder} is not a folder"
-    if not os.access(folder, os.W_OK | os.X_OK):
-        return f"the folder {folder} is not writable"
-    return None
 
 
 def check_writable(url: URL) -> None:
