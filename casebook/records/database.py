@@ -198,7 +198,7 @@ def check_writable(url: URL) -> None:
     problem = unwritable(path) if path is not None else None
     if problem:
         raise NotWritable(f"{show_url(url)}: {problem}; nothing can be saved until it is "
-                          f"(check its owner, `chmod u+w`, `lsattr`, and that the disk is "
+                          "(check its owner, `chmod u+w`, `lsattr`, and that the disk is "
                           "mounted read-write)")
 
 
