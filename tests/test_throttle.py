@@ -11,11 +11,13 @@ import time
 from pathlib import Path
 
 import pytest
+from widget_tree import one
 
 from casebook.content.loading import load_library
 from casebook.errors import CasebookError
 from casebook.sessions import machine as sessions
 from casebook.sessions import throttle
+from casebook.sessions.console import InstructorConsole
 
 SMALL = Path(__file__).parent / "fixtures" / "small_library"
 CASE = load_library(SMALL).cases["knee-simple"]
@@ -91,3 +93,18 @@ def test_a_new_page_does_not_reset_the_count(room, tmp_path, monkeypatch):
     throttle._page.clear()  # this process never failed, but the code is locked
     with pytest.raises(throttle.Throttled):
         sessions.authenticate(engine, session.join_code, KEY)
+
+
+def test_the_instructors_page_says_how_long_to_wait(room):
+    _, url, session, clock = room
+    console = InstructorConsole(url, load_library(SMALL))
+    try:
+        for i in range(throttle.FREE + 1):
+            assert not console.open_session(session.join_code, f"guess {i}")
+        assert not console.open_session(session.join_code, KEY)
+        message = one(console, "cb-console-message").value
+        assert "Too many wrong keys: wait 3 s" in message and "Traceback" not in message
+        clock.t += throttle.BASE_DELAY + 0.1
+        assert console.open_session(session.join_code, KEY)
+    finally:
+        console.close()
