@@ -24,7 +24,7 @@ def test_validate_ok(capsys):
 def test_validate_reports_every_problem_and_exits_1(capsys):
     code, out, err = run(capsys, "validate", str(BROKEN), str(VALID))
     assert code == 1
-    assert f"{BROKEN}/yaml-syntax-error.yaml: YAML syntax error" in out
+    assert f"{BROKEN}/yaml-syntax-error.yaml:id: YAML syntax error" in out
     assert "problem(s) found" in err and "Traceback" not in out + err
 
 

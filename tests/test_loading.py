@@ -17,8 +17,9 @@ def test_dates_stay_strings_and_yes_stays_a_word(tmp_path):
 def test_unreadable_and_non_utf8_files_are_problems_not_crashes(tmp_path):
     missing, _ = read_yaml(tmp_path / "none.yaml")
     binary = tmp_path / "bin.yaml"
-    binary.write_bytes(b"\xff\xfe\x00bad")
-    assert missing is None and read_yaml(binary)[1][0].message == "is not UTF-8 text"
+    binary.write_bytes(b"ok: 1\nbad: \xff\xfe\x00\n")
+    assert missing is None
+    assert read_yaml(binary)[1][0].message == "is not UTF-8 text: byte 0xff at line 2"
 
 
 def test_exported_json_schema_matches_the_models():

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from casebook.content.models import Case, Guideline
 from casebook.content.roots import SHIPPED_ROOT, content_root  # noqa: F401 (also imported from here)
+from casebook.content.yamlcheck import check_events, check_text, field_path
 from casebook.errors import ContentError, Problem
 
 
@@ -44,6 +45,9 @@ class Library:
     cases: dict[str, Case] = field(default_factory=dict)
     paths: dict[int, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    # case files that failed to load: the id they declare (else their file name) -> the id of
+    # the guideline they name, if they say; other cases' checks leave these to their own file
+    unloaded: dict[str, str | None] = field(default_factory=dict)
 
     def path_of(self, item: BaseModel) -> str:
         return self.paths.get(id(item), "?")
@@ -57,36 +61,62 @@ class Library:
 
 
 def read_yaml(path: Path) -> tuple[Any, list[Problem]]:
-    """The parsed document, or the problems that kept it from parsing."""
+    """The parsed document, or the problems that kept it from parsing, each as
+    `path:field: message` (`casebook.content.yamlcheck` says what a file must keep to)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         return None, [Problem(str(path), "", f"cannot read: {exc.strerror or exc}")]
-    except UnicodeDecodeError:
-        return None, [Problem(str(path), "", "is not UTF-8 text")]
-    try:
-        loader = _NoDatesSafeLoader(text)  # a SafeLoader: no tag can construct an object
-        try:
-            data = loader.get_single_data()
-        finally:
-            loader.dispose()
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
-        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        if isinstance(exc, yaml.constructor.ConstructorError):
-            return None, [Problem(str(path), "", f"YAML tag not allowed at {where}: {reason}")]
-        return None, [Problem(str(path), "", f"YAML syntax error at {where}: {reason}")]
+    text, found = check_text(raw)
+    if text is not None:
+        found = _parse(text)
+    if found:
+        return None, [Problem(str(path), where, message) for where, message in found]
+    data, message = _construct(text)
+    if message:
+        return None, [Problem(str(path), "(file)", message)]
     if not isinstance(data, dict):
-        return None, [Problem(str(path), "", "must be a mapping of fields at the top level")]
+        return None, [Problem(str(path), "(file)", "must be a mapping of fields at the top level")]
     return data, []
 
 
-def _field_path(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
+def _parse(text: str) -> list[tuple[str, str]]:
+    """The limits the text breaks, or the YAML error that stopped the parser, with its field."""
+    loader = _NoDatesSafeLoader(text)
+    try:
+        return check_events(loader)
+    except yaml.YAMLError as exc:
+        return [(getattr(exc, "field", "(file)"), _yaml_message(exc, text))]
+    finally:
+        loader.dispose()
+
+
+def _construct(text: str) -> tuple[Any, str]:
+    """The document's values, or why not; `_parse` has already refused what could fail here,
+    so this is belt and braces."""
+    loader = _NoDatesSafeLoader(text)  # a SafeLoader: no tag can construct an object
+    try:
+        return loader.get_single_data(), ""
+    except yaml.YAMLError as exc:
+        return None, _yaml_message(exc, text)
+    except (ValueError, RecursionError) as exc:
+        return None, f"a value cannot be read: {str(exc)[:200]}"
+    finally:
+        loader.dispose()
+
+
+def _yaml_message(exc: yaml.YAMLError, text: str) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    if mark is None and isinstance(exc, yaml.reader.ReaderError):
+        line = text.count("\n", 0, exc.position) + 1
+        return f"YAML syntax error at line {line}: {exc.reason}"
+    where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
+    reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if "\t" in reason:
+        reason += " (indent with spaces: YAML does not allow tabs there)"
+    if isinstance(exc, yaml.constructor.ConstructorError):
+        return f"YAML tag not allowed at {where}: {reason}"
+    return f"YAML syntax error at {where}: {reason}"
 
 
 def parse(path: Path, model: type[BaseModel]) -> tuple[Any, list[Problem]]:
@@ -110,7 +140,7 @@ def _problem(path: Path, err: Any) -> Problem:
         message = "unknown field"
     elif err["type"] == "missing":
         message = "required field is missing"
-    return Problem(str(path), _field_path(loc), message)
+    return Problem(str(path), field_path(loc), message)
 
 
 def load_guideline(path: str | Path) -> Guideline:
@@ -148,13 +178,13 @@ def load_library(*paths: str | Path) -> Library:
             library.problems.append(Problem(str(path), "", "no such file"))
             continue
         data, problems = read_yaml(path)
-        if problems:
-            library.problems += problems
-            continue
-        model = Guideline if _is_guideline(path, data) else Case
-        item, problems = validate_structure(path, data, model)
+        if not problems:
+            model = Guideline if _is_guideline(path, data) else Case
+            item, problems = validate_structure(path, data, model)
         library.problems += problems
-        if item is None:
+        if problems and not _is_guideline(path, data):
+            library.unloaded.update([_declared(path, data)])
+        if problems:
             continue
         library.paths[id(item)] = str(path)
         if isinstance(item, Guideline):
@@ -167,6 +197,15 @@ def load_library(*paths: str | Path) -> Library:
                 library.problems.append(Problem(str(path), "id", f"case {item.id!r} is defined twice"))
             library.cases[item.id] = item
     return library
+
+
+def _declared(path: Path, data: Any) -> tuple[str, str | None]:
+    """What a case file that failed to load says it is: (case id, guideline id or None)."""
+    data = data if isinstance(data, dict) else {}
+    case_id, guideline = data.get("id"), data.get("guideline")
+    guideline_id = guideline.get("id") if isinstance(guideline, dict) else None
+    return (case_id if isinstance(case_id, str) else path.stem,
+            guideline_id if isinstance(guideline_id, str) else None)
 
 
 def case_ids(root: str | Path | None = None) -> dict[str, Path]:

@@ -30,6 +30,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, Connection, Engine  # Engine: the type hint outside records
 
 from casebook.errors import CasebookError
+from casebook.records.writable import sqlite_path, unwritable
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "data" / "casebook.db"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -40,6 +41,11 @@ PHASES = ("waiting", "voting", "closed", "revealed")
 
 class StoreError(CasebookError):
     """The database cannot be reached or used, or refused a write; the message says which."""
+
+
+class NotWritable(StoreError):
+    """The SQLite database's files or folder cannot be written (read-only, immutable, another
+    owner), so nothing can be saved until it is fixed; the message names the file."""
 
 
 
@@ -184,6 +190,16 @@ def _sqlite_engine(url: URL) -> Engine:
     return engine
 
 
+def check_writable(url: URL) -> None:
+    """Raise NotWritable if the SQLite database at `url` cannot be written."""
+    path = sqlite_path(url)
+    problem = unwritable(path) if path is not None else None
+    if problem:
+        raise NotWritable(f"{show_url(url)}: {problem}; nothing can be saved until it is "
+                          "(check its owner, `chmod u+w`, `lsattr`, and that the disk is "
+                          "mounted read-write)")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None  # the driver's own BEGIN is replaced by _sqlite_begin
     cursor = dbapi_connection.cursor()
@@ -195,6 +211,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_begin(conn: Connection) -> None:
     """Writes take the write lock up front, so they wait their turn instead of failing."""
+    check_writable(conn.engine.url)  # before SQLite touches its -shm mapping: see unwritable
     reading = conn.get_execution_options().get("casebook_read", False)
     conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 

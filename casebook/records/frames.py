@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from casebook.records import database
+from casebook.records.csvsafe import CRLF, safe_frame
 from casebook.records.store import StoreError
 from casebook.rules import measures
 
@@ -129,6 +130,6 @@ def write_csv(engine: Engine, out: str | Path, **filters: When) -> list[Path]:
     for column in LISTS:
         subs[column] = subs[column].map(json.dumps)
     paths = [folder / "attempts.csv", folder / "submissions.csv"]
-    attempts(engine, **filters).to_csv(paths[0], index=False)
-    subs.to_csv(paths[1], index=False)
+    safe_frame(attempts(engine, **filters)).to_csv(paths[0], index=False, lineterminator=CRLF)
+    safe_frame(subs).to_csv(paths[1], index=False, lineterminator=CRLF)
     return paths

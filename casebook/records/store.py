@@ -14,6 +14,7 @@ from sqlalchemy import exc
 from sqlalchemy.engine import Engine
 
 from casebook.records.database import (
+    NotWritable,
     StoreError,
     attempts,
     connect,
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from casebook.content.models import Case, Guideline
     from casebook.rules.play import Recorder, Submission
 
-__all__ = ["StoreError", "SubmissionConflict", "connect"]  # re-exported: the records' face
+__all__ = ["NotWritable", "StoreError", "SubmissionConflict", "connect"]  # re-exported: the records' face
 
 SUBMISSION_IDS = uuid.uuid5(uuid.NAMESPACE_URL, "casebook:submission")
 

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NOT_SAVED = "Your answer was not saved, try again."
+UNWRITABLE = ("Your answer was not saved: the casebook cannot save any answers just now. "
+              "Please tell whoever runs it; once it is fixed, Submit again.")
 CONFLICT = ("Your answer was not saved: this stage was already answered, perhaps in another "
             "window. Reload the page to carry on from your saved answers.")
 
@@ -67,8 +69,9 @@ class AttemptRecorder:
                                                 self.guideline), ())
             store.record(self.engine, self.attempt_id, submission)
         except store.StoreError as exc:  # the player logs the cause
-            conflict = isinstance(exc, store.SubmissionConflict)
-            raise NotSaved(CONFLICT if conflict else NOT_SAVED) from exc
+            message = (CONFLICT if isinstance(exc, store.SubmissionConflict) else
+                       UNWRITABLE if isinstance(exc, store.NotWritable) else NOT_SAVED)
+            raise NotSaved(message) from exc
         self.answered.add(submission.stage_id)
         if self.answered >= {s.id for s in self.case.stages}:
             self.finish()

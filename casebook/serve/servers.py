@@ -10,7 +10,9 @@ module holds only what Voila has no setting for:
   one more kernel (Voila has no such limit: voila-dashboards/voila#617);
 - culling of kernels whose page never opened its websocket (a script or a refresh storm),
   after a short timeout, besides jupyter_server's usual idle culling;
-- `GET /casebook/status`, the kernel counts as JSON, for instructors and tests.
+- `GET /casebook/status`, the kernel counts as JSON, for instructors and tests;
+- the Host check (config/voila.py turns it on) on Voila's static-file handlers too, which are
+  not Jupyter's and so skip it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from jupyter_server.utils import url_path_join
 from tornado import web
+from tornado.log import app_log
 from traitlets import Integer, List, Unicode, default
 from voila.app import Voila
 from voila.static_file_handler import AllowListFileHandler
@@ -106,6 +109,18 @@ class PrivateDirsMixin:
         app: CasebookVoila = self.settings["voila"]
         if any(app.is_private(arg) for arg in self.path_args if arg):
             raise web.HTTPError(404)
+
+
+class LocalHostOnly:
+    """For a handler that is not a JupyterHandler (static files, the redirect at /): refuse
+    (403) a Host header naming another machine, as JupyterHandler.prepare does for its own."""
+
+    log = app_log
+
+    def prepare(self):
+        if not JupyterHandler.check_host(self):
+            raise web.HTTPError(403)
+        return super().prepare()
 
 
 class CappedVoilaHandler(PrivateDirsMixin, TornadoVoilaHandler):
@@ -198,7 +213,13 @@ class CasebookVoila(Voila):
         if self.home:
             home = url_path_join(self.base_url, "voila/render", self.home)
             handlers.insert(0, (self.server_url, web.RedirectHandler, {"url": home}))
-        return handlers
+        return [(pattern, _host_checked(handler), *rest) for pattern, handler, *rest in handlers]
+
+
+def _host_checked(handler: type) -> type:
+    if issubclass(handler, JupyterHandler):
+        return handler
+    return type(f"LocalHostOnly{handler.__name__}", (LocalHostOnly, handler), {})
 
 
 class LearnerVoila(CasebookVoila):
@@ -228,8 +249,27 @@ def voila_argv(role: str, port: int, notebooks: Path) -> list[str]:
     return [f"--port={port}", str(root.resolve())]
 
 
+def records_problem() -> str | None:
+    """Why the records database (CASEBOOK_DB) cannot take answers, or None: it must be
+    writable and migrated before any page opens, or every answer would fail to save."""
+    from casebook.records import database
+
+    try:
+        database.check_writable(database.database_url())
+        database.connect().dispose()  # creates it or brings its schema to head
+    except database.StoreError as exc:
+        return str(exc)
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    problem = records_problem()
+    if problem:
+        print(f"casebook: cannot serve, the records database is not usable: {problem}\n"
+              "Fix the file's permissions, or set CASEBOOK_DB to a database the server's user "
+              "can write (e.g. CASEBOOK_DB=sqlite:///$HOME/casebook.db).", file=sys.stderr)
+        return 2
     if args.role != "both":
         ROLES[args.role].launch_instance(voila_argv(args.role, args.port, args.notebooks))
         return 0

@@ -37,6 +37,7 @@ from casebook.content.models import Case
 from casebook.errors import SessionError
 from casebook.records import sessions as records
 from casebook.records.database import Engine
+from casebook.sessions import throttle
 
 __all__ = ["SessionError", "SessionState"]  # SessionError re-exported: it was defined here
 
@@ -164,10 +165,14 @@ def authenticate(engine: Engine, code_text: str, key: str) -> SessionState:
         code = normalize_code(code_text)
     except SessionError:
         raise refused from None
+    url = engine.url.render_as_string(hide_password=True)
+    throttle.check(url, code)  # repeated wrong keys are slowed down and logged
     stored = records.key_hash(engine, code)
     matches = key_matches(stored if stored is not None else _decoy_hash(), str(key or ""))
     if stored is None or not matches:
+        throttle.failed(url, code)
         raise refused
+    throttle.succeeded(url, code)
     return by_code(engine, code)
 
 

@@ -23,6 +23,7 @@ from statistics import median_low
 from casebook.content.loading import Library
 from casebook.content.models import Case, Verdict
 from casebook.errors import CasebookError
+from casebook.records.csvsafe import CRLF, safe_rows
 from casebook.records.database import Engine
 from casebook.rules import measures
 from casebook.rules.measures import Tally
@@ -145,9 +146,9 @@ def vote_rows(report: Report) -> list[dict]:
 def csv_text(rows: list[dict], columns: Sequence[str] = ()) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(columns or (rows[0] if rows else ())),
-                            lineterminator="\n")
+                            lineterminator=CRLF)
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(safe_rows(rows))  # no cell a spreadsheet would run as a formula
     return out.getvalue()
 
 

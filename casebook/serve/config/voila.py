@@ -36,6 +36,12 @@ c = get_config()  # noqa: F821 (traitlets provides it)
 c.Voila.ip = "127.0.0.1"
 c.Voila.port_retries = 0
 c.Voila.open_browser = False
+# Only requests addressed to this machine: a Host that is not a loopback address or
+# "localhost" gets 403 (Voila turns Jupyter's check off; its tornado_settings turn it back on),
+# so a DNS-rebinding page (Host and Origin both attacker.example) reads neither server. Cross-
+# origin requests and websockets are refused: no Access-Control-Allow-Origin is configured.
+c.Voila.tornado_settings = {"allow_remote_access": False, "local_hostnames": ["localhost"],
+                            "allow_origin": "", "allow_origin_pat": ""}
 
 # Learners see the apps, never the code, the tracebacks, or another template or theme.
 c.VoilaConfiguration.strip_sources = True
