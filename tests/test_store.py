@@ -261,3 +261,12 @@ def test_sessions_hold_anonymous_participants_and_their_attempts(engine, mini, m
         assert conn.execute(sa.select(database.teaching_sessions.c.phase, database.teaching_sessions.c
                                       .round).where(database.teaching_sessions.c.id == "s3")
                             ).one() == ("waiting", 1)
+
+
+def test_an_installed_package_keeps_records_in_jupyters_data_folder(tmp_path, monkeypatch):
+    """A wheel install has no checkout beside it: records must not land in site-packages."""
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter-data"))
+    installed = tmp_path / "site-packages" / "casebook"
+    (installed / "_content").mkdir(parents=True)
+    assert database.default_path(installed) == tmp_path / "jupyter-data" / "casebook" / "casebook.db"
+    assert database.default_path() == database.DEFAULT_PATH  # this checkout: data/casebook.db

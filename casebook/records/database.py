@@ -29,10 +29,23 @@ import sqlalchemy as sa
 from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, Connection, Engine  # Engine: the type hint outside records
 
+from casebook.content import roots
 from casebook.errors import CasebookError
 from casebook.records.writable import sqlite_path, unwritable
 
-DEFAULT_PATH = Path(__file__).resolve().parents[2] / "data" / "casebook.db"
+
+def default_path(package: Path = roots.PACKAGE) -> Path:
+    """`data/casebook.db` in a checkout; for an installed package, Jupyter's data folder
+    (`jupyter --data-dir`), never inside site-packages."""
+    content = roots.shipped_content(package)
+    if content != package / "_content":
+        return content / "data" / "casebook.db"
+    from jupyter_core.paths import jupyter_data_dir
+
+    return Path(jupyter_data_dir()) / "casebook" / "casebook.db"
+
+
+DEFAULT_PATH = default_path()
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000
 MIGRATION_LOCK = 0x63617365626F6F6B  # "casebook": the PostgreSQL advisory lock around upgrades
