@@ -8,7 +8,9 @@ import pytest
 from casebook.content.loading import SHIPPED_ROOT, load_library
 from casebook.rules.validation import validate
 
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+# The seeds sit in `shared/seeds` beside the checkout (worktrees are one level deeper).
+SEEDS = next(p / "shared" / "seeds" for p in Path(__file__).resolve().parents[1:]
+             if (p / "shared" / "seeds").is_dir())
 SHIPPED = load_library(SHIPPED_ROOT)
 PROBLEMS = [str(p) for p in validate(SHIPPED)]
 FILES = sorted(SHIPPED_ROOT.rglob("*.yaml"))
@@ -73,3 +75,27 @@ def test_references_are_numbered_as_the_seed_lists_them(seed):
     cited = {int(n) for n in re.findall(r"(?<=\s)(\d)(?=(?:, \d)*\s*$)", seed_body(seed), re.M)}
     assert {r.number for r in guideline.references} == cited
     assert all(not r.listed for r in guideline.references if r.number > len(listed))
+
+
+def test_every_urgent_context_has_a_stage_where_delay_is_harmful():
+    """Validation proves delays harmful; here every urgent context also puts one to a learner."""
+    from casebook.content.models import Verdict
+    from casebook.rules.scoring import answer_key
+
+    urgent = {(g.id, c.id) for g in SHIPPED.guidelines.values() for c in g.contexts if c.urgent}
+    assert len(urgent) >= 6
+    tempted = set()
+    for case in SHIPPED.cases.values():
+        g = SHIPPED.guideline_for(case)
+        delays = {a.id for a in g.actions if a.delays}
+        for key in answer_key(g, case):
+            if any(o.action in delays and o.verdict is Verdict.harmful for o in key.options):
+                tempted.add((g.id, key.context))
+    assert urgent - tempted == set()
+
+
+def test_every_stage_explains_itself_differently_per_level():
+    for case in SHIPPED.cases.values():
+        for stage in case.stages:
+            texts = [stage.explain[lvl] for lvl in ("student", "resident", "attending")]
+            assert len(set(texts)) == 3, (case.id, stage.id)

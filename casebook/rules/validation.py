@@ -39,6 +39,7 @@ from casebook.rules.engine import (
     red_flag_names,
 )
 from casebook.rules.scoring import answer_key, max_choices, stage_findings
+from casebook.rules.teaching import check_audience, check_story
 
 MAX_COMBINATIONS = 250_000
 
@@ -51,6 +52,7 @@ def validate(library: Library) -> list[Problem]:
     for case in library.cases.values():
         problems += check_case(case, library)
     problems += check_rules_exercised(library)
+    problems += check_urgent_contexts_taught(library)
     return problems
 
 
@@ -94,6 +96,7 @@ def check_guideline(g: Guideline, path: str) -> list[Problem]:
     for context in g.contexts:
         _check_conflicts(g, context, problem)
         _check_red_flags(g, context, problem)
+        _check_urgent_delays(g, context, problem)
     return found
 
 
@@ -211,6 +214,29 @@ def _check_red_flags(g: Guideline, context: Context, problem) -> None:
                 return
 
 
+def _check_urgent_delays(g: Guideline, context: Context, problem) -> None:
+    """Wherever an urgent context applies, every action that delays must come out harmful."""
+    delays = [a.id for a in g.actions if a.delays]
+    if not context.urgent or not delays:
+        return
+    flags = red_flag_names(g)
+    conds = [context.when, *(r.when for _, r in _rules_in(g, context))]
+    for findings in _enumerate(g, conds, problem, f"contexts.{context.id}"):
+        if not holds(context.when, findings, flags):
+            continue
+        given = matching_rules(g, context, findings)
+        for action in delays:
+            verdicts = {r.verdict for r in given if action in r.actions}
+            verdict = verdicts.pop() if len(verdicts) == 1 else context.default.verdict
+            if verdict is not Verdict.harmful:
+                problem(
+                    f"contexts.{context.id}",
+                    f"{action!r} delays but is {verdict.value}, not harmful, in urgent "
+                    f"context {context.id} ({_show(findings) or 'any findings'})",
+                )
+                return
+
+
 def _show(findings: dict[str, FindingValue]) -> str:
     return ", ".join(f"{k}={v}" for k, v in findings.items())
 
@@ -226,6 +252,8 @@ def check_case(case: Case, library: Library) -> list[Problem]:
         found.append(Problem(path, field, message))
 
     _check_review(case.review, problem)
+    check_story(case, problem)
+    check_audience(case, problem)
     for i, related in enumerate(case.related):
         if related == case.id or related not in library.cases:
             problem(f"related[{i}]", f"no other case {related!r}")
@@ -285,6 +313,35 @@ def _first_failing_stage(g: Guideline, case: Case) -> int:
         except CasebookError:
             return s
     return 0
+
+
+def _stage_contexts(library: Library, case: Case) -> Iterator[tuple[str, set[str]]]:
+    """(context, actions offered) for each stage of a case whose findings can be judged."""
+    g = library.guideline_for(case)
+    for stage in case.stages if g else []:
+        try:
+            context = evaluate(g, stage_findings(case, stage.id)).context
+        except CasebookError:
+            continue
+        yield context, {o.action for o in stage.options}
+
+
+def check_urgent_contexts_taught(library: Library) -> list[Problem]:
+    """Every urgent context is met by some stage that tempts the learner to delay."""
+    tempted: set[tuple[str, str, str]] = set()
+    for case in library.cases.values():
+        g = library.guideline_for(case)
+        delays = {a.id for a in g.actions if a.delays} if g else set()
+        for context, offered in _stage_contexts(library, case):
+            if offered & delays:
+                tempted.add((case.guideline.id, case.guideline.version, context))
+    return [
+        Problem(library.path_of(g), f"contexts[{i}]",
+                f"urgent context {c.id!r}: no case stage in it offers an option that delays")
+        for g in library.guidelines.values()
+        for i, c in enumerate(g.contexts)
+        if c.urgent and (g.id, g.version, c.id) not in tempted
+    ]
 
 
 def check_rules_exercised(library: Library) -> list[Problem]:
