@@ -99,3 +99,15 @@ def test_every_stage_explains_itself_differently_per_level():
         for stage in case.stages:
             texts = [stage.explain[lvl] for lvl in ("student", "resident", "attending")]
             assert len(set(texts)) == 3, (case.id, stage.id)
+
+
+def test_every_action_of_every_guideline_is_put_to_a_learner():
+    """Each step the seeds recommend or warn against (pitfalls included) is an option somewhere."""
+    for g in SHIPPED.guidelines.values():
+        offered = {o.action for c in SHIPPED.cases.values() if c.guideline.id == g.id
+                   for s in c.stages for o in s.options}
+        assert [a.id for a in g.actions if a.id not in offered] == []
+
+
+def test_the_library_has_at_least_24_cases():
+    assert len(SHIPPED.cases) >= 24
