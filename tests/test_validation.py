@@ -56,6 +56,7 @@ CASE_DEFECTS = [
                                 "no sentence of the story shows it"),
     ("shown-by-not-in-story", "stages[1].shown_by.weeks: 'Six weeks of physiotherapy have not "
                               "helped.' is not in the vignette or the narratives up to this stage"),
+    ("shown-by-not-revealed", "stages[1].shown_by.fever: the stage does not reveal this finding"),
     ("explain-missing-level", "stages[1].explain: no explanation for attending"),
     ("no-levels", "levels: name the levels the case suits, from student, resident, attending"),
 ]
