@@ -39,7 +39,7 @@ from casebook.rules.engine import (
     red_flag_names,
 )
 from casebook.rules.scoring import answer_key, max_choices, stage_findings
-from casebook.rules.teaching import check_audience, check_story
+from casebook.rules.teaching import check_audience, check_story, check_urgent_contexts_taught
 
 MAX_COMBINATIONS = 250_000
 
@@ -313,35 +313,6 @@ def _first_failing_stage(g: Guideline, case: Case) -> int:
         except CasebookError:
             return s
     return 0
-
-
-def _stage_contexts(library: Library, case: Case) -> Iterator[tuple[str, set[str]]]:
-    """(context, actions offered) for each stage of a case whose findings can be judged."""
-    g = library.guideline_for(case)
-    for stage in case.stages if g else []:
-        try:
-            context = evaluate(g, stage_findings(case, stage.id)).context
-        except CasebookError:
-            continue
-        yield context, {o.action for o in stage.options}
-
-
-def check_urgent_contexts_taught(library: Library) -> list[Problem]:
-    """Every urgent context is met by some stage that tempts the learner to delay."""
-    tempted: set[tuple[str, str, str]] = set()
-    for case in library.cases.values():
-        g = library.guideline_for(case)
-        delays = {a.id for a in g.actions if a.delays} if g else set()
-        for context, offered in _stage_contexts(library, case):
-            if offered & delays:
-                tempted.add((case.guideline.id, case.guideline.version, context))
-    return [
-        Problem(library.path_of(g), f"contexts[{i}]",
-                f"urgent context {c.id!r}: no case stage in it offers an option that delays")
-        for g in library.guidelines.values()
-        for i, c in enumerate(g.contexts)
-        if c.urgent and (g.id, g.version, c.id) not in tempted
-    ]
 
 
 def check_rules_exercised(library: Library) -> list[Problem]:
