@@ -79,3 +79,39 @@ def test_references_are_numbered_as_the_seed_lists_them(seed):
     cited = {int(n) for n in re.findall(r"(?<=\s)(\d)(?=(?:, \d)*\s*$)", seed_body(seed), re.M)}
     assert {r.number for r in guideline.references} == cited
     assert all(not r.listed for r in guideline.references if r.number > len(listed))
+
+
+def test_every_urgent_context_has_a_stage_where_delay_is_harmful():
+    """Validation proves delays harmful; here every urgent context also puts one to a learner."""
+    from casebook.content.models import Verdict
+    from casebook.rules.scoring import answer_key
+
+    urgent = {(g.id, c.id) for g in SHIPPED.guidelines.values() for c in g.contexts if c.urgent}
+    assert len(urgent) >= 6
+    tempted = set()
+    for case in SHIPPED.cases.values():
+        g = SHIPPED.guideline_for(case)
+        delays = {a.id for a in g.actions if a.delays}
+        for key in answer_key(g, case):
+            if any(o.action in delays and o.verdict is Verdict.harmful for o in key.options):
+                tempted.add((g.id, key.context))
+    assert urgent - tempted == set()
+
+
+def test_every_stage_explains_itself_differently_per_level():
+    for case in SHIPPED.cases.values():
+        for stage in case.stages:
+            texts = [stage.explain[lvl] for lvl in ("student", "resident", "attending")]
+            assert len(set(texts)) == 3, (case.id, stage.id)
+
+
+def test_every_action_of_every_guideline_is_put_to_a_learner():
+    """Each step the seeds recommend or warn against (pitfalls included) is an option somewhere."""
+    for g in SHIPPED.guidelines.values():
+        offered = {o.action for c in SHIPPED.cases.values() if c.guideline.id == g.id
+                   for s in c.stages for o in s.options}
+        assert [a.id for a in g.actions if a.id not in offered] == []
+
+
+def test_the_library_has_at_least_24_cases():
+    assert len(SHIPPED.cases) >= 24

@@ -220,12 +220,13 @@ def test_rule_3_first_new_case_of_the_guideline_least_done(shipped):
     cases = states(order)
     cases[nmri[0]] = done(nmri[0])
     got = what_next(cases, order, library)
-    assert (got.kind, got.case_id) == ("new", rl[0])  # 0 of 9 done beats 1 of 8
+    assert 1 / len(nmri) < 2 / len(rl)  # what the second pick below rests on
+    assert (got.kind, got.case_id) == ("new", rl[0])  # none of rl done beats 1 of nmri
     for case_id in rl[:2]:
         cases[case_id] = done(case_id)
     got = what_next(cases, order, library)
-    assert (got.kind, got.case_id) == ("new", nmri[1])  # 1/8 < 2/9
-    assert "1 of 8 cases" in got.reason
+    assert (got.kind, got.case_id) == ("new", nmri[1])  # 1/len(nmri) < 2/len(rl)
+    assert f"1 of {len(nmri)} cases" in got.reason
 
 
 def test_rule_4_then_5_once_everything_is_done(shipped):

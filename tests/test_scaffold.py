@@ -15,6 +15,7 @@ from casebook.rules.validation import validate
 
 SHIPPED = load_library(SHIPPED_ROOT)
 PAIRS = [(g.id, c.id) for g in SHIPPED.guidelines.values() for c in g.contexts]
+LEVELS = ("student", "resident", "attending")
 TODO = re.compile(r"^(\s*)# TODO (\w+):(.*)$")
 
 
@@ -39,6 +40,14 @@ def fill_in(text: str) -> str:
         todo = TODO.match(line)
         if todo and todo[2] == "vignette":
             lines += [f"{todo[1]}vignette: |", f"{todo[1]}  A patient."]
+        elif todo and todo[2] == "shown_by":
+            lines.append(f"{todo[1]}shown_by:")
+            reveal = next(x for x in reversed(lines) if x.strip().startswith("reveal:"))
+            names = re.findall(r"(\w+):", reveal.split("reveal:")[1].split("#")[0])
+            lines += [f"{todo[1]}  {n}: A patient." for n in names]
+        elif todo and todo[2] == "explain":
+            lines.append(f"{todo[1]}explain:")
+            lines += [f"{todo[1]}  {level}: Taught for the {level}." for level in LEVELS]
         elif todo and todo[2] == "teaching_points":
             lines += [f"{todo[1]}teaching_points:", f"{todo[1]}  - {{text: A point., references: [1]}}"]
         elif todo:
@@ -66,10 +75,14 @@ def test_new_then_validate_lists_what_to_write_then_passes(capsys, content, guid
     code, out, _ = run(capsys, "validate")
     assert code == 1
     problems = out.strip().splitlines()
-    assert all(p.startswith(f"{path}:") and p.endswith(": required field is missing") for p in problems)
+    assert all(p.startswith(f"{path}:") for p in problems)
     fields = {p.split(":")[1] for p in problems}
+    missing = {p.split(":")[1] for p in problems if p.endswith(": required field is missing")}
     assert {"title", "question", "audience", "vignette", "teaching_points",
-            "stages[0].narrative", "stages[0].options[0].text", "stages[1].question"} <= fields
+            "stages[0].narrative", "stages[0].options[0].text", "stages[1].question"} <= missing
+    # anything else can only be a teaching field the TODO lines name (checked once the case parses)
+    assert {f for f in fields - missing if ".shown_by" not in f and not f.endswith(".explain")} == set()
+    assert "# TODO explain:" in text and ("reveal:" not in text or "# TODO shown_by:" in text)
 
     path.write_text(fill_in(text))
     code, out, _ = run(capsys, "validate")
@@ -91,7 +104,8 @@ def test_an_existing_id_is_refused(capsys, content):
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["--guideline", "no-such", "--context", "x"],
-     "casebook: no guideline 'no-such'; known: normal-mri@1.0.0, reversed-lordosis@1.0.0"),
+     "casebook: no guideline 'no-such'; known: "
+     + ", ".join(sorted(f"{g}@{v}" for g, v in SHIPPED.guidelines))),
     (["--guideline", "normal-mri", "--context", "no_such"],
      "casebook: normal-mri has no context 'no_such'; known: cspine_trauma_obtunded, "),
     (["--guideline", "normal-mri@9.9.9", "--context", "low_back_pain"],

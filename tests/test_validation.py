@@ -29,6 +29,10 @@ GUIDELINE_DEFECTS = [
     ("red-flag-not-harmful", "contexts.pain: conservative-only 'rest' is not_indicated, not harmful"),
     ("approved-without-reviewers", "review.reviewers: approved content names its reviewers"),
     ("overlapping-contexts", "contexts: pain and numb both apply"),
+    ("urgent-delay-not-harmful", "contexts.numb: 'wait_and_see' delays but is not_indicated, "
+                                 "not harmful, in urgent context numb"),
+    ("urgent-context-untaught", "contexts[1]: urgent context 'numb': no case stage in it offers "
+                                "an option that delays"),
 ]
 
 
@@ -48,6 +52,13 @@ CASE_DEFECTS = [
     ("yaml-syntax-error", "YAML syntax error at line 3"),
     ("python-tag", "YAML tag not allowed at line 2"),
     ("not-a-mapping", "must be a mapping of fields at the top level"),
+    ("reveal-without-shown-by", "stages[2].shown_by.fever: the stage reveals this finding but "
+                                "no sentence of the story shows it"),
+    ("shown-by-not-in-story", "stages[1].shown_by.weeks: 'Six weeks of physiotherapy have not "
+                              "helped.' is not in the vignette or the narratives up to this stage"),
+    ("shown-by-not-revealed", "stages[1].shown_by.fever: the stage does not reveal this finding"),
+    ("explain-missing-level", "stages[1].explain: no explanation for attending"),
+    ("no-levels", "levels: name the levels the case suits, from student, resident, attending"),
 ]
 
 
@@ -74,3 +85,10 @@ def test_every_problem_in_a_file_is_reported_at_once():
         "stages[0].options[1].action: mini has no action 'traction'",
         "stages[1].reveal.weeks: cannot be 'three'; allowed: ['lt6', 'ge6']",
     ]
+
+
+def test_the_urgency_proof_holds_only_where_every_delay_is_harmful():
+    """The untaught fixture makes its delay harmful: the proof itself finds nothing there."""
+    path = BROKEN / "guidelines" / "urgent-context-untaught.yaml"
+    problems = [p for p in problems_of(path, MINI_CASE) if "delays but is" in p]
+    assert problems == []

@@ -14,9 +14,10 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import get_args
 
 from casebook.content.loading import Library, case_ids
-from casebook.content.models import SCHEMA_VERSION, Guideline, Verdict
+from casebook.content.models import SCHEMA_VERSION, Guideline, Level, Verdict
 from casebook.errors import CasebookError
 from casebook.rules.engine import Evaluation, condition_findings, domain, evaluate, red_flag_names
 from casebook.rules.scoring import stage_findings
@@ -27,6 +28,7 @@ PLAIN = re.compile(r"^[a-z][a-z0-9_-]*$")
 YAML_WORDS = {"null", "true", "false", "yes", "no", "on", "off", "y", "n"}
 OPTIONS_PER_STAGE = 4
 WRONG = (Verdict.harmful, Verdict.not_indicated)
+LEVELS = get_args(Level)
 
 
 def pick_guideline(library: Library, ref: str) -> Guideline:
@@ -108,7 +110,13 @@ def _stage(g: Guideline, number: int, reveal: dict, evaluation: Evaluation, acti
     lines = [f"  - id: stage-{number}",
              "    # TODO title: a short heading for this stage",
              "    # TODO narrative: what the learner is told at this stage, in your own words"]
-    lines += [f"    reveal: {_flow(reveal)}   # findings made known here; they accumulate"] if reveal else []
+    if reveal:
+        lines += [f"    reveal: {_flow(reveal)}   # findings made known here; they accumulate",
+                  "    # TODO shown_by: for each revealed finding, the sentence of your story that shows",
+                  "    #   it, copied word for word (the learner must recognise it from the story):"]
+        lines += [f"    #   {name}: \"...\"" for name in reveal]
+    lines += ["    # TODO explain: the teaching after the answer, worded for each level:",
+              *(f"    #   {level}: ..." for level in LEVELS)]
     lines += ["    # TODO question: e.g. What is the next step?",
               f"    select: {mode}",
               "    options:   # verdicts come from the guideline: never write them here"]
@@ -147,6 +155,7 @@ def scaffold_text(g: Guideline, case_id: str, context_id: str, library: Library 
         f"guideline: {{id: {g.id}, version: {g.version}}}",
         f"context: {context_id}   # {g.context(context_id).title}",
         "# TODO audience: who the case is for, e.g. Residents in emergency medicine",
+        f"levels: [resident]   # who the case suits, any of: {', '.join(LEVELS)}",
         "review: {status: draft, reviewers: [], last_reviewed: null, next_review: null}",
         "# TODO vignette: |",
         "#   The patient's story, in your own words.",

@@ -39,6 +39,7 @@ from casebook.rules.engine import (
     red_flag_names,
 )
 from casebook.rules.scoring import answer_key, max_choices, stage_findings
+from casebook.rules.teaching import check_audience, check_story, check_urgent_contexts_taught
 
 MAX_COMBINATIONS = 250_000
 
@@ -51,6 +52,7 @@ def validate(library: Library) -> list[Problem]:
     for case in library.cases.values():
         problems += check_case(case, library)
     problems += check_rules_exercised(library)
+    problems += check_urgent_contexts_taught(library)
     return problems
 
 
@@ -94,6 +96,7 @@ def check_guideline(g: Guideline, path: str) -> list[Problem]:
     for context in g.contexts:
         _check_conflicts(g, context, problem)
         _check_red_flags(g, context, problem)
+        _check_urgent_delays(g, context, problem)
     return found
 
 
@@ -211,6 +214,29 @@ def _check_red_flags(g: Guideline, context: Context, problem) -> None:
                 return
 
 
+def _check_urgent_delays(g: Guideline, context: Context, problem) -> None:
+    """Wherever an urgent context applies, every action that delays must come out harmful."""
+    delays = [a.id for a in g.actions if a.delays]
+    if not context.urgent or not delays:
+        return
+    flags = red_flag_names(g)
+    conds = [context.when, *(r.when for _, r in _rules_in(g, context))]
+    for findings in _enumerate(g, conds, problem, f"contexts.{context.id}"):
+        if not holds(context.when, findings, flags):
+            continue
+        given = matching_rules(g, context, findings)
+        for action in delays:
+            verdicts = {r.verdict for r in given if action in r.actions}
+            verdict = verdicts.pop() if len(verdicts) == 1 else context.default.verdict
+            if verdict is not Verdict.harmful:
+                problem(
+                    f"contexts.{context.id}",
+                    f"{action!r} delays but is {verdict.value}, not harmful, in urgent "
+                    f"context {context.id} ({_show(findings) or 'any findings'})",
+                )
+                return
+
+
 def _show(findings: dict[str, FindingValue]) -> str:
     return ", ".join(f"{k}={v}" for k, v in findings.items())
 
@@ -226,6 +252,8 @@ def check_case(case: Case, library: Library) -> list[Problem]:
         found.append(Problem(path, field, message))
 
     _check_review(case.review, problem)
+    check_story(case, problem)
+    check_audience(case, problem)
     for i, related in enumerate(case.related):
         if related in library.unloaded:
             continue  # its own file's problems say why it is missing; this case still plays
