@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from html import escape
 
 from casebook.content.models import Case, FindingValue, Guideline, Review, Stage, Verdict
+from casebook.rules.measures import scoring_rule_text
 from casebook.rules.scoring import ActionVerdict, CaseResult, OptionKey, StageResult
 
 NOTICE = "Educational use only, not clinical advice."
@@ -175,6 +176,7 @@ def feedback_html(guideline: Guideline, result: StageResult, max_choices: int) -
         safety_html(result.safety_events)
         + f"<h4>Your choice{'s' if len(result.chosen) > 1 else ''}</h4><ul>{chosen}</ul>{too_many}"
         + f"<p>Points for this stage: {result.points:.2f} of 1.00</p>"
+        + f'<p class="cb-scoring-rule">{esc(scoring_rule_text(max_choices))}</p>'
         + f"<h4>The guideline recommends</h4><ul>{recommended}</ul>"
         + (f"<h4>References</h4>{references_html(guideline, numbers)}" if numbers else "")
     )
