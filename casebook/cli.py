@@ -170,6 +170,22 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rescore(args: argparse.Namespace) -> int:
+    from casebook.records import rescore, store
+
+    library = _library(args)
+    engine = store.connect(args.db)
+    try:
+        changes = rescore.plan(engine, library)
+        written = rescore.apply(engine, changes) if args.apply and changes.rescored else 0
+    finally:
+        engine.dispose()
+    print("\n".join(rescore.report(changes, applied=args.apply)))
+    if args.apply and changes.rescored:
+        print(f"wrote {written} submission(s), in one transaction")
+    return 0
+
+
 def cmd_session_new(args: argparse.Namespace) -> int:
     from casebook.records import store
     from casebook.sessions import machine as sessions
@@ -273,6 +289,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--session", metavar="ID_OR_CODE", help="one teaching session only")
     p.add_argument("--base-url", help="xapi: the address the casebook is served from, for "
                    "activity ids (default: http://127.0.0.1:8866, as `make serve`)")
+    p = command("rescore", cmd_rescore, "re-score recorded submissions under the current "
+                "scoring rule: show what changes; --apply writes it")
+    p.add_argument("--db", metavar="URL",
+                   help="database URL (default: $CASEBOOK_DB, else data/casebook.db)")
+    p.add_argument("--apply", action="store_true", help="write the new points and rule version")
     _session_commands(sub)
     authoring_commands(sub)
     return parser

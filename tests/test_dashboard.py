@@ -157,7 +157,9 @@ def test_who_may_need_help_follows_the_documented_rule(final):
     participant = f"{HOSTILE_NICKNAME} (session participant)"
     assert list(table["who"]) == [participant, "Bo", "Cy"]
     assert table.loc[1, "reasons"] == "2 safety events"  # too few stages to judge the score
-    assert table.loc[2, "reasons"] == "mean points 0.12"  # 4 stages, 0.5 points
+    # 4 stages, 0.75 points: 0.5 (one of hot-knee's two keyed steps) + 0.25 (after-rest's
+    # acceptable rest, half of one of two keyed steps; 0 under scoring rule "1")
+    assert table.loc[2, "reasons"] == "mean points 0.19"
     assert list(d.needs_help(final, safety=3)["who"]) == ["Cy"]
     assert list(d.needs_help(final, safety=3, min_stages=5)["who"]) == []
     assert "Ana" not in set(d.needs_help(final, safety=1, score=1.0)["who"])  # all 1.0

@@ -38,10 +38,18 @@ def test_acceptable_single_answer_scores_half(mini, mini_case):
     assert score_stage(single, ["rest"]).points == 0.5
 
 
-def test_multi_answer_scores_keyed_chosen_over_keyed_required(mini, mini_case):
+def test_multi_answer_credits_keyed_and_half_credits_acceptable(mini, mini_case):
+    # six-weeks, up to 2: surgeon and contrast recommended (R = 2), rest acceptable
     assert stage_points(mini, mini_case, six_weeks=["surgeon"])[0][1] == 0.5
     assert stage_points(mini, mini_case, six_weeks=["surgeon", "contrast"])[0][1] == 1.0
-    assert stage_points(mini, mini_case, six_weeks=["surgeon", "rest"])[0][1] == 0.5
+    assert stage_points(mini, mini_case, six_weeks=["surgeon", "rest"])[0][1] == 0.75  # rule 1: 0.5
+
+
+def test_multi_answer_deducts_a_not_indicated_pick(mini, mini_case):
+    # fever, all that apply: contrast recommended, repeat not indicated (R = 1)
+    assert stage_points(mini, mini_case, fever=["contrast"])[0][2] == 1.0
+    assert stage_points(mini, mini_case, fever=["contrast", "repeat"])[0][2] == 0.5  # rule 1: 1.0
+    assert stage_points(mini, mini_case, fever=["repeat"])[0][2] == 0.0
 
 
 def test_more_choices_than_allowed_score_zero(mini, mini_case):

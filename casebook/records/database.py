@@ -97,6 +97,7 @@ learners = sa.Table(
     sa.Column("id", _Id, primary_key=True),
     sa.Column("display_name", sa.String(80), nullable=False, unique=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("audience", sa.String(20)),  # student, resident or attending; NULL: not asked yet
 )
 teaching_sessions = sa.Table(
     "teaching_sessions", metadata,
@@ -152,6 +153,7 @@ submissions = sa.Table(
     sa.Column("seconds_on_stage", sa.Float, nullable=False),
     sa.Column("submitted_at", UTCDateTime, nullable=False),
     sa.Column("recorded_at", UTCDateTime, nullable=False),
+    sa.Column("scoring_rule", sa.String(10), nullable=False),  # measures.SCORING_RULE then
     sa.UniqueConstraint("attempt_id", "stage_id", "round"),
     sa.CheckConstraint("round IN (1, 2)", name="round"),
     sa.Index(None, "submitted_at"),

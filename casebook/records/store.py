@@ -7,12 +7,13 @@ A write returns only once it is durable (see `casebook.records.database`), and r
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 import sqlalchemy as sa
 from sqlalchemy import exc
 from sqlalchemy.engine import Engine
 
+from casebook.content.models import Level
 from casebook.records.database import (
     NotWritable,
     StoreError,
@@ -65,6 +66,36 @@ def ensure_learner(engine: Engine, display_name: str) -> str:
             except exc.IntegrityError:
                 continue  # another kernel registered the same name meanwhile: read theirs
     raise StoreError(f"cannot register {name!r}: the name is being registered elsewhere")
+
+
+def _learner_id(conn: Any, learner: str) -> str | None:
+    """The id of the learner `learner` names: their id, else their display name (as
+    `ensure_learner` keeps it); an id wins, so a name that looks like an id names no one else."""
+    c = learners.c
+    return (conn.scalar(sa.select(c.id).where(c.id == learner))
+            or conn.scalar(sa.select(c.id).where(c.display_name == " ".join(learner.split()))))
+
+
+def set_audience(engine: Engine, learner: str, level: str) -> None:
+    """Keep the learner's answer to "Which best describes you?" (`Level`: student, resident or
+    attending) with them, so every page words its feedback for them; `learner` is an id or a
+    display name."""
+    levels = get_args(Level)
+    if level not in levels:
+        raise StoreError(f"audience {level!r} is not one of {', '.join(levels)}")
+    with guard(engine, "cannot keep the audience"), engine.begin() as conn:
+        found = _learner_id(conn, learner)
+        if found is None:
+            raise StoreError(f"no learner {learner!r}")
+        conn.execute(learners.update().where(learners.c.id == found).values(audience=level))
+
+
+def audience(engine: Engine, learner: str) -> str | None:
+    """The learner's audience level (`set_audience`); None if not said yet, or no such learner."""
+    with guard(engine, "cannot look up the learner"), reading(engine) as conn:
+        found = _learner_id(conn, learner)
+        return None if found is None else conn.scalar(
+            sa.select(learners.c.audience).where(learners.c.id == found))
 
 
 def start_attempt(
@@ -163,7 +194,7 @@ def submission_row(attempt_id: str, submission: Submission, round: int) -> dict[
         verdicts=list(submission.verdicts), points=submission.points,
         safety_events=list(submission.safety_events), confidence=submission.confidence,
         seconds_on_stage=submission.seconds_on_stage, submitted_at=submission.submitted_at,
-        recorded_at=now(),
+        recorded_at=now(), scoring_rule=measures.SCORING_RULE,
     )
 
 

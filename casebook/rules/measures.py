@@ -25,12 +25,9 @@ if TYPE_CHECKING:
     from casebook.errors import Problem
     from casebook.rules.scoring import StageKey
 
-SINGLE_ANSWER_POINTS = {
-    Verdict.recommended: 1.0,
-    Verdict.acceptable: 0.5,
-    Verdict.not_indicated: 0.0,
-    Verdict.harmful: 0.0,
-}
+SCORING_RULE = "2"  # recorded with every submission; "1": multi-answer = keyed chosen / required
+ACCEPTABLE_SHARE = 0.5  # an acceptable option: half a keyed one, in place of a missing keyed one
+NOT_INDICATED_SHARE = 0.5  # taken off for each option the guideline does not indicate
 ROOM_MIN = 3  # fewer votes than this and a tally shown to learners would point at someone
 
 
@@ -38,25 +35,41 @@ ROOM_MIN = 3  # fewer votes than this and a tally shown to learners would point 
 
 
 def stage_points(verdicts: Sequence[str], max_choices: int, recommended: int) -> float:
-    """Key-feature points for one answered stage, from 0 to 1.
+    """Key-feature points for one answered stage, from 0 to 1 (rule `SCORING_RULE` "2").
 
     For a programme director: how much of the guideline's step the resident found at this
-    decision. A single-answer stage scores 1 for the recommended step, 0.5 for an acceptable
-    one, 0 otherwise. A multi-answer stage scores the share of the guideline's steps found
-    (recommended chosen / recommended required, at most `max_choices`). Choosing more options
-    than allowed, or any harmful one, scores 0: harm is never offset by a right step.
+    decision, with nothing to gain from guessing. The stage expects R keyed (recommended)
+    options, R = min(recommended options, `max_choices`), at least 1. Each keyed option chosen
+    earns 1/R; each acceptable one earns half of that, but only in place of a keyed option
+    not chosen (so acceptable picks never reach full points, and choosing the keyed options
+    plus an acceptable one is still 1); each not-indicated one takes half of 1/R off; the
+    total is never below 0. Any harmful choice, or more choices than allowed, scores 0: harm
+    is never offset by a right step. A single-answer stage thus scores 1 / 0.5 / 0 as before.
     `verdicts` are those of the options chosen; `recommended` counts the stage's recommended
-    options.
+    options. (A plain cap at 1 instead of "in place of a missing keyed one" would let a free
+    not-indicated pick hide behind an acceptable one's surplus: keyed + acceptable +
+    not-indicated would still score 1.)
     """
-    if not verdicts or len(verdicts) > max_choices:
+    if not verdicts or len(verdicts) > max_choices or unsafe(verdicts):
         return 0.0
-    if unsafe(verdicts):
-        return 0.0
-    if max_choices == 1:
-        return SINGLE_ANSWER_POINTS[Verdict(verdicts[0])]
-    required = min(recommended, max_choices)
-    keyed = sum(Verdict(v) is Verdict.recommended for v in verdicts)
-    return keyed / required if required else 0.0
+    required = max(1, min(recommended, max_choices))
+    picked = Counter(Verdict(v) for v in verdicts)
+    keyed = picked[Verdict.recommended]
+    partial = ACCEPTABLE_SHARE * min(picked[Verdict.acceptable], max(0, required - keyed))
+    credit = keyed + partial - NOT_INDICATED_SHARE * picked[Verdict.not_indicated]
+    return max(0.0, min(credit, required)) / required
+
+
+def scoring_rule_text(max_choices: int) -> str:
+    """How a stage allowing `max_choices` choices is scored, in one sentence a learner reads
+    in the feedback after Submit (the rule of `stage_points`, worded without formulas)."""
+    if max_choices <= 1:
+        return ("How this stage is scored: the recommended step earns 1 point, an acceptable "
+                "step 0.5, and a step that is not indicated or is harmful 0.")
+    return ("How this stage is scored: each recommended step you choose earns its share of "
+            "the point, an acceptable step earns half a share in place of a recommended step "
+            "you left out, each step that is not indicated takes half a share off (never below "
+            f"0), and any harmful step, or more than {max_choices} choices, scores 0.")
 
 
 def concordant(points: float, verdicts: Iterable[str]) -> bool:
