@@ -59,6 +59,16 @@ def stage_points(verdicts: Sequence[str], max_choices: int, recommended: int) ->
     return keyed / required if required else 0.0
 
 
+def scoring_rule_text(max_choices: int) -> str:
+    """How a stage taking up to `max_choices` options is scored, in one sentence a learner
+    reads in the feedback. Replaced by the scoring rule branch (9a): the current rule's wording."""
+    if max_choices == 1:
+        return ("This stage scores 1 for the recommended step, 0.5 for an acceptable one and 0 "
+                "otherwise; a harmful step scores 0 and is a safety event.")
+    return ("This stage scores the share of the recommended steps you chose; choosing more than "
+            "allowed, or any harmful step, scores 0, and a harmful step is a safety event.")
+
+
 def concordant(points: float, verdicts: Iterable[str]) -> bool:
     """Whether an answer is concordant with the guideline: it scored full points on the stage
     and chose nothing the guideline does not recommend.
