@@ -3,10 +3,10 @@
 Drawn as inline SVG (the template path.svg.j2, its geometry computed here): no graphviz, no
 network, nothing to install in the browser. Each stage is a row: the stage with the findings
 it revealed and the guideline context they put the case in, then every option with the
-guideline's verdict (never a rule's id: the picture is a learner's). Thick green arrows are the guideline's path
-(its recommended steps); the learner's choices carry a heavy outline and the words "your
-choice", so the picture does not rely on colour alone. All text from content is escaped by
-the template.
+guideline's verdict (never a rule's id: learners read it). Thick green arrows are the
+guideline's path (its recommended steps); the learner's choices carry a heavy outline and
+the words "your choice", so the picture does not rely on colour alone. All text from content
+is escaped by the template.
 """
 
 from __future__ import annotations
