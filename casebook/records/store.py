@@ -6,6 +6,7 @@ A write returns only once it is durable (see `casebook.records.database`), and r
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -209,3 +210,42 @@ def answers(
     with guard(engine, "cannot read the attempt's answers"), reading(engine) as conn:
         rows = conn.execute(query).all()
     return {r.stage_id: (list(r.choices), r.confidence) for r in measures.counted(rows)}
+
+
+# --- a learner's audience ("Which best describes you?") ----------------------------------------
+
+AUDIENCES = ("student", "resident", "attending")
+_audience_table = sa.table("learners", sa.column("id"), sa.column("display_name"),
+                           sa.column("audience"))
+
+
+@functools.cache
+def has_audience(engine: Engine) -> bool:
+    """Whether `learners.audience` exists (migration 0002): looked up once per engine, so
+    the audience functions work on a database from before the column as well as after."""
+    with guard(engine, "cannot read the learners table"):
+        return "audience" in {c["name"] for c in sa.inspect(engine).get_columns("learners")}
+
+
+def set_audience(engine: Engine, learner_id: str, audience: str) -> bool:
+    """Keep the learner's answer to "Which best describes you?"; False where there is no
+    column for it yet (nothing is kept: the page's address still carries it)."""
+    if audience not in AUDIENCES:
+        raise StoreError(f"an audience is one of {AUDIENCES}, not {audience!r}")
+    if not has_audience(engine):
+        return False
+    t = _audience_table.c
+    with guard(engine, "cannot keep the learner's audience"), engine.begin() as conn:
+        conn.execute(_audience_table.update().where(t.id == learner_id).values(audience=audience))
+    return True
+
+
+def get_audience(engine: Engine, display_name: str) -> str | None:
+    """The audience kept for the learner of this display name; None if none (or no column)."""
+    if not has_audience(engine):
+        return None
+    t = _audience_table.c
+    query = sa.select(t.audience).where(t.display_name == display_name)
+    with guard(engine, "cannot read the learner's audience"), reading(engine) as conn:
+        found = conn.scalar(query)
+    return found if found in AUDIENCES else None
