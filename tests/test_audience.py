@@ -101,6 +101,13 @@ def test_a_level_not_one_of_the_three_is_ignored_without_an_error(db, monkeypatc
     assert 'href="cases/knee-simple.ipynb?learner=Ana"' in one(home, "cb-home").value
     player = page(monkeypatch, "level=superuser", case_app, "knee-simple")
     assert player.level == "resident"
+    assert 'href="../index.ipynb"' in one(player, "cb-identity").value
+
+
+def test_an_anonymous_case_page_links_home_with_its_level(db, monkeypatch):
+    player = page(monkeypatch, "level=student", case_app, "knee-simple")
+    assert player.level == "student"
+    assert 'href="../index.ipynb?level=student"' in one(player, "cb-identity").value
 
 
 def test_a_student_and_an_attending_page_word_the_same_stage_differently(db, monkeypatch):

@@ -102,7 +102,7 @@ CONTEXTS: dict[str, dict] = {
     "dashboard/summary.html.j2": {"answers": H, "people": H, "cases": H},
     "dashboard/figure.html.j2": {"data": H, "alt": H},
     "selfstudy/named.html.j2": {"name": H, "home": H, "restored": None, "stages": 2},
-    "selfstudy/anonymous.html.j2": {"refused": H},
+    "selfstudy/anonymous.html.j2": {"refused": H, "home": H},
     "home/case.html.j2": {"case": CASE, "broken": False, "query": H, "stages": 1, "review": H,
                           "mark_html": ""},
     "home/progress_mark.html.j2": {"parts": [H]},

@@ -130,8 +130,9 @@ def self_study_player(case: Case, guideline: Guideline, related_titles: Mapping[
     chosen = page_level(level)
     play = Play(case, guideline)
     if name is None:
-        return CasePlayer(play, related_titles, banner=_banner(anonymous_html(refused)),
-                          link_query=link_query(None, chosen), level=chosen or DEFAULT_LEVEL)
+        query = link_query(None, chosen)
+        return CasePlayer(play, related_titles, banner=_banner(anonymous_html(refused, query)),
+                          link_query=query, level=chosen or DEFAULT_LEVEL)
     chosen = chosen or kept_level(name)
     play.recorder = recorder = AttemptRecorder(name, case, guideline)
     restored = _restore(play, recorder)
@@ -183,8 +184,9 @@ def named_html(name: str, restored: int | None, stages: int, query: str | None =
                   stages=stages)
 
 
-def anonymous_html(refused: str | None = None) -> str:
-    return render("selfstudy/anonymous.html.j2", refused=refused)
+def anonymous_html(refused: str | None = None, query: str = "") -> str:
+    """`query` ends the link home (the page's level, if any)."""
+    return render("selfstudy/anonymous.html.j2", refused=refused, home=f"../index.ipynb{query}")
 
 
 # --- the home page's visitor ---------------------------------------------------------------
