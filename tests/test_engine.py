@@ -73,3 +73,21 @@ def test_conditions_interpret_the_whole_vocabulary():
     assert holds(All(all=[yes, yes]), findings, flags) and not holds(All(all=[yes, no]), findings, flags)
     assert holds(Any_(any=[no, yes]), findings, flags) and not holds(Any_(any=[no]), findings, flags)
     assert holds(None_(none=[no]), findings, flags) and not holds(None_(none=[no, yes]), findings, flags)
+
+
+def test_each_verdict_names_the_findings_that_decided_it():
+    """Read off the rule's condition (or the context's, for its default): what the feedback
+    shows a learner they should have recognised."""
+    from pathlib import Path
+
+    from casebook.content.loading import load_library
+
+    library = load_library(Path(__file__).parent / "fixtures" / "small_library")
+    knee = library.guidelines[("sore-knee", "1.2.0")]
+    hot = evaluate(knee, {"setting": "clinic", "weeks_rest": "gte_4", "hot_swollen": True})
+    assert hot.verdicts["rest_and_exercise"].deciding == (("hot_swollen", True),)
+    assert hot.verdicts["knee_xray"].deciding == (("setting", "clinic"),)  # the default
+    assert hot.verdicts["strong_opioid"].deciding == ()  # a rule for every context, no condition
+    cool = evaluate(knee, {"setting": "clinic", "weeks_rest": "none"})
+    assert cool.verdicts["rest_and_exercise"].deciding == (("weeks_rest", "none"),
+                                                           ("hot_swollen", False))

@@ -34,7 +34,12 @@ Findings = Mapping[str, FindingValue]
 
 @dataclass(frozen=True)
 class ActionVerdict:
-    """One action's verdict and what it rests on; `rule` is None where the default gave it."""
+    """One action's verdict and what it rests on; `rule` is None where the default gave it.
+
+    `deciding` holds the findings (name, value) the verdict turned on: those the rule's
+    condition reads, or the context's where the default gave it, so feedback can show what
+    the learner should have recognised. It is read off the condition, never used to decide.
+    """
 
     action: str
     verdict: Verdict
@@ -42,6 +47,7 @@ class ActionVerdict:
     rationale: str
     references: tuple[int, ...]
     evidence: tuple[Evidence, ...]
+    deciding: tuple[tuple[str, FindingValue], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -145,9 +151,24 @@ def matching_rules(guideline: Guideline, context: Context, findings: Findings) -
     ]
 
 
-def _verdict(action: str, verdict: Verdict, rule: str | None, why: Judgement) -> ActionVerdict:
+def deciding_findings(condition: Condition | None, findings: Findings,
+                      red_flags: frozenset[str]) -> tuple[tuple[str, FindingValue], ...]:
+    """The findings `condition` reads, with their values, in the guideline's order of `findings`.
+
+    Of the red flags a red-flag test reads, only those present are named when any is: "red
+    flags absent" rests on all of them, "present" on the ones that are."""
+    names = condition_findings(condition, red_flags)
+    present = {n for n in names & red_flags if findings.get(n) is True}
+    if present:
+        names = (names - red_flags) | present
+    return tuple((n, findings[n]) for n in findings if n in names)
+
+
+def _verdict(action: str, verdict: Verdict, rule: str | None, why: Judgement,
+             deciding: tuple[tuple[str, FindingValue], ...] = ()) -> ActionVerdict:
     return ActionVerdict(
-        action, verdict, rule, why.rationale, tuple(why.references), tuple(why.evidence)
+        action, verdict, rule, why.rationale, tuple(why.references), tuple(why.evidence),
+        deciding,
     )
 
 
@@ -156,14 +177,20 @@ def evaluate(guideline: Guideline, findings: Findings) -> Evaluation:
     known = complete(guideline, findings)
     context = select_context(guideline, known)
     rules = matching_rules(guideline, context, known)
+    flags = red_flag_names(guideline)
     verdicts: dict[str, ActionVerdict] = {}
     for action in guideline.actions:
         given = [r for r in rules if action.id in r.actions]
         if not given:
-            verdicts[action.id] = _verdict(action.id, context.default.verdict, None, context.default)
+            verdicts[action.id] = _verdict(action.id, context.default.verdict, None,
+                                           context.default,
+                                           deciding_findings(context.when, known, flags))
             continue
         if len({r.verdict for r in given}) > 1:
             names = ", ".join(f"{r.id} ({r.verdict.value})" for r in given)
             raise EvaluationError(f"{guideline.id}: rules disagree on {action.id!r}: {names}")
-        verdicts[action.id] = _verdict(action.id, given[0].verdict, given[0].id, given[0])
+        rule = given[0]  # a rule bound to the context and no finding rests on the context's
+        when = rule.when if rule.when is not None else (context.when if rule.context else None)
+        verdicts[action.id] = _verdict(action.id, rule.verdict, rule.id, rule,
+                                       deciding_findings(when, known, flags))
     return Evaluation(guideline.id, guideline.version, context.id, known, verdicts)

@@ -23,7 +23,7 @@ from casebook.content.models import Case, Guideline
 from casebook.errors import Problem
 from casebook.rules.measures import playable
 from casebook.rules.validation import validate
-from casebook.selfstudy.identity import MAX_NAME, PARAM, link_query
+from casebook.selfstudy.identity import LEVEL_LABELS, LEVEL_PARAM, LEVELS, MAX_NAME, PARAM, link_query
 from casebook.selfstudy.study import Visitor
 from casebook.ui.markup import error_html, notice_html, review_text
 from casebook.ui.render import render
@@ -95,9 +95,18 @@ def listing_html(library: Library, broken: set[str], query: str = "",
     return render("home/listing.html.j2", sections_html=body)
 
 
-def name_form_html(refused: str | None = None) -> str:
+def name_form_html(refused: str | None = None, level: str | None = None) -> str:
     """Asks for a display name: a GET form, so the name lands in the address (`?learner=`)."""
-    return render("home/name_form.html.j2", refused=refused, param=PARAM, max_name=MAX_NAME)
+    return render("home/name_form.html.j2", refused=refused, param=PARAM, max_name=MAX_NAME,
+                  level=level, level_param=LEVEL_PARAM)
+
+
+def audience_form_html(learner: str | None, level: str | None) -> str:
+    """Asks once "Which best describes you?": a GET form, so the answer lands in the address
+    (`?level=`) beside the name; a named learner's answer is kept (`study.home_visitor`)."""
+    return render("home/audience_form.html.j2", learner=learner, learner_param=PARAM,
+                  level=level, param=LEVEL_PARAM, labels=LEVEL_LABELS,
+                  levels=[(v, LEVEL_LABELS[v]) for v in LEVELS])
 
 
 def progress_html(progress: Progress, library: Library, query: str) -> str:
@@ -108,11 +117,12 @@ def progress_html(progress: Progress, library: Library, query: str) -> str:
 
 
 def visitor_html(visitor: Visitor, library: Library) -> str:
+    audience = audience_form_html(visitor.name, visitor.level)
     if visitor.name is None:
-        return name_form_html(visitor.refused)
-    query = link_query(visitor.name)
+        return name_form_html(visitor.refused, visitor.level) + audience
+    query = link_query(visitor.name, visitor.level)
     progress = "" if visitor.progress is None else progress_html(visitor.progress, library, query)
-    return render("home/visitor.html.j2", name=visitor.name, progress_html=progress)
+    return render("home/visitor.html.j2", name=visitor.name, progress_html=progress) + audience
 
 
 class HomePage(w.VBox):
@@ -134,7 +144,8 @@ class HomePage(w.VBox):
             _classed(w.HTML(notice_html("; ".join(statuses) or "no content yet")), "cb-notice"),
             w.HTML(render("home/heading.html.j2")),
             _classed(w.HTML(visitor_html(visitor, library)), "cb-identity"),
-            _classed(w.HTML(listing_html(library, broken, link_query(visitor.name), marks)),
+            _classed(w.HTML(listing_html(library, broken,
+                                         link_query(visitor.name, visitor.level), marks)),
                      "cb-home"),
         ]
         if visitor.error:

@@ -1,4 +1,5 @@
-"""How a page knows its learner: a display name carried in the page's address, `?learner=<name>`.
+"""How a page knows its learner: a display name carried in the page's address, `?learner=<name>`,
+and, beside it, who they are (`?level=student|resident|attending`, see `level_from_query`).
 
 There are no accounts and no passwords. A learner types a display name once on the home page (a
 nickname will do: a resident's real name is not needed), the home page's form puts it in the
@@ -26,11 +27,15 @@ import os
 import unicodedata
 from urllib.parse import parse_qs, quote
 
+from casebook.content.models import Level
 from casebook.errors import CasebookError
 
 log = logging.getLogger(__name__)
 
 PARAM = "learner"
+LEVEL_PARAM = "level"  # "Which best describes you?": who the feedback is worded for
+LEVELS: tuple[Level, ...] = ("student", "resident", "attending")
+LEVEL_LABELS = {"student": "Medical student", "resident": "Resident", "attending": "Attending"}
 MAX_NAME = 40
 PUNCTUATION = frozenset(" .-'_")
 OPEN_TIMEOUT = 5  # seconds to reach Voila's request-info websocket, as voila.utils allows
@@ -74,9 +79,21 @@ def learner_from_query(query: str | None) -> str | None:
     return clean_name(values[0])
 
 
-def link_query(name: str | None) -> str:
-    """What to append to a casebook link so the next page knows its learner ('' if none)."""
-    return f"?{PARAM}={quote(name, safe='')}" if name else ""
+def level_from_query(query: str | None) -> Level | None:
+    """The `level` of a query string if it is one of `LEVELS`; anything else is ignored.
+
+    A level only words the feedback, so a wrong one is not worth an error: it is dropped."""
+    values = parse_qs(query or "").get(LEVEL_PARAM)
+    value = values[0] if values else None
+    return value if value in LEVELS else None  # type: ignore[return-value]
+
+
+def link_query(name: str | None, level: str | None = None) -> str:
+    """What to append to a casebook link so the next page knows its learner and their level
+    ('' if neither)."""
+    parts = [f"{PARAM}={quote(name, safe='')}"] if name else []
+    parts += [f"{LEVEL_PARAM}={level}"] if level in LEVELS else []
+    return "?" + "&".join(parts) if parts else ""
 
 
 @functools.cache

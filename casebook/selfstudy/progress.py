@@ -20,7 +20,8 @@ What to try next, first rule that applies (`what_next`):
 1. resume the in-progress case started most recently;
 2. retry the done case whose last attempt had the most safety events (ties: lower last score);
 3. start the first case not done, in listing order, of the guideline with the smallest share
-   of its cases done (ties: listing order);
+   of its cases done (ties: listing order); when the learner's level is known, only cases
+   whose `levels` include it are suggested here, as long as one is left to do (else any);
 4. retry the done case with the lowest best score below 100%;
 5. otherwise everything is done, with no safety event in any last attempt.
 """
@@ -113,20 +114,20 @@ def case_progress(records: Sequence[AttemptRecord], case_id: str, stages: int,
 
 
 def progress(learner: str, records: Sequence[AttemptRecord], library: Library,
-             playable: Collection[str]) -> Progress:
-    """The learner's progress over the playable cases, with what to try next."""
+             playable: Collection[str], level: str | None = None) -> Progress:
+    """The learner's progress over the playable cases, with what to try next for `level`."""
     order = case_order(library, playable)
     cases = {}
     for _, case_id in order:
         case = library.cases[case_id]
         cases[case_id] = case_progress(records, case_id, len(case.stages),
                                        case.guideline.version)
-    return Progress(learner, cases, what_next(cases, order, library))
+    return Progress(learner, cases, what_next(cases, order, library, level))
 
 
 def what_next(cases: Mapping[str, CaseProgress], order: Sequence[tuple[Key, str]],
-              library: Library) -> Suggestion:
-    """The first of the module's five rules that applies."""
+              library: Library, level: str | None = None) -> Suggestion:
+    """The first of the module's five rules that applies (rule 3 heeds `level`)."""
     rank = {case_id: n for n, (_, case_id) in enumerate(order)}
     started = [p for p in cases.values() if p.answered is not None]
     if started:
@@ -139,7 +140,11 @@ def what_next(cases: Mapping[str, CaseProgress], order: Sequence[tuple[Key, str]
         p = min(unsafe, key=lambda p: (-p.last_safety_events, p.last, rank[p.case_id]))
         return Suggestion("retry-safety", p.case_id, f"Your last attempt here chose a harmful "
                           f"step ({_events(p.last_safety_events)}): try it again.")
-    fresh = _first_new(cases, order, library)
+    suited = _suited(order, cases, library, level)
+    fresh = _first_new(cases, suited, library)
+    if fresh is not None and len(suited) < len(order):
+        return Suggestion(fresh.kind, fresh.case_id, f"{fresh.reason} It is one of the cases "
+                          f"written for a {level} like you.")
     if fresh is not None:
         return fresh
     improvable = [p for p in cases.values() if p.done and p.best is not None and p.best < 1]
@@ -153,6 +158,16 @@ def what_next(cases: Mapping[str, CaseProgress], order: Sequence[tuple[Key, str]
 
 def _events(n: int) -> str:
     return f"{n} safety event{'s' if n != 1 else ''}"
+
+
+def _suited(order: Sequence[tuple[Key, str]], cases: Mapping[str, CaseProgress],
+            library: Library, level: str | None) -> Sequence[tuple[Key, str]]:
+    """The listing `order` cut to the cases whose `levels` include `level`, if one of those is
+    not done yet; else (or with no level) all of it, so rule 3 still has a case to offer."""
+    if level is None:
+        return order
+    suited = [(k, c) for k, c in order if level in library.cases[c].levels]
+    return suited if any(not cases[c].done for _, c in suited) else order
 
 
 def _first_new(cases: Mapping[str, CaseProgress], order: Sequence[tuple[Key, str]],

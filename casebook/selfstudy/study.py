@@ -26,10 +26,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from casebook.content.loading import Library
-from casebook.content.models import Case, Guideline
+from casebook.content.models import Case, Guideline, Level
 from casebook.errors import CasebookError, NotSaved
 from casebook.rules.play import Play, Submission
-from casebook.selfstudy.identity import NameRejected, clean_name, learner_from_query, link_query, page_query
+from casebook.selfstudy.identity import (
+    LEVELS,
+    NameRejected,
+    clean_name,
+    learner_from_query,
+    level_from_query,
+    link_query,
+    page_query,
+)
+from casebook.ui.markup import DEFAULT_LEVEL
 from casebook.ui.player import CasePlayer
 from casebook.ui.render import render
 
@@ -97,17 +106,42 @@ def page_learner(learner: str | None = None) -> tuple[str | None, str | None]:
         return None, str(exc)
 
 
+def page_level(level: str | None = None) -> Level | None:
+    """The learner's level given by `level`, else by the page's address; None if neither
+    names one of `LEVELS` (anything else is ignored)."""
+    if level is not None:
+        return level if level in LEVELS else None  # type: ignore[return-value]
+    return level_from_query(page_query())
+
+
+def kept_level(name: str) -> Level | None:
+    """The level a named learner chose on the home page, from the records; None if none."""
+    from casebook.records import store
+
+    try:
+        return store.audience(store.connect(), name)  # type: ignore[return-value]
+    except store.StoreError as exc:
+        log.warning("audience of %r not read: %s", name, exc)
+        return None
+
+
 def self_study_player(case: Case, guideline: Guideline, related_titles: Mapping[str, str],
-                      learner: str | None = None) -> CasePlayer:
-    """The case player for this page's learner: resumed and recording, or anonymous."""
+                      learner: str | None = None, level: str | None = None) -> CasePlayer:
+    """The case player for this page's learner: resumed and recording, or anonymous; its
+    feedback worded for their level (the address's, else the one kept, else a resident's)."""
     name, refused = page_learner(learner)
+    chosen = page_level(level)
     play = Play(case, guideline)
     if name is None:
-        return CasePlayer(play, related_titles, banner=_banner(anonymous_html(refused)))
+        query = link_query(None, chosen)
+        return CasePlayer(play, related_titles, banner=_banner(anonymous_html(refused, query)),
+                          link_query=query, level=chosen or DEFAULT_LEVEL)
+    chosen = chosen or kept_level(name)
     play.recorder = recorder = AttemptRecorder(name, case, guideline)
     restored = _restore(play, recorder)
-    return CasePlayer(play, related_titles, link_query=link_query(name),
-                      banner=_banner(named_html(name, restored, len(case.stages))))
+    query = link_query(name, chosen)
+    return CasePlayer(play, related_titles, link_query=query, level=chosen or DEFAULT_LEVEL,
+                      banner=_banner(named_html(name, restored, len(case.stages), query)))
 
 
 def _restore(play: Play, recorder: AttemptRecorder) -> int | None:
@@ -146,13 +180,16 @@ def _banner(html: str):
     return banner
 
 
-def named_html(name: str, restored: int | None, stages: int) -> str:
-    return render("selfstudy/named.html.j2", name=name, home=f"../index.ipynb{link_query(name)}",
-                  restored=restored, stages=stages)
+def named_html(name: str, restored: int | None, stages: int, query: str | None = None) -> str:
+    """`query` ends the link home (by default, the learner's name alone)."""
+    home = f"../index.ipynb{link_query(name) if query is None else query}"
+    return render("selfstudy/named.html.j2", name=name, home=home, restored=restored,
+                  stages=stages)
 
 
-def anonymous_html(refused: str | None = None) -> str:
-    return render("selfstudy/anonymous.html.j2", refused=refused)
+def anonymous_html(refused: str | None = None, query: str = "") -> str:
+    """`query` ends the link home (the page's level, if any)."""
+    return render("selfstudy/anonymous.html.j2", refused=refused, home=f"../index.ipynb{query}")
 
 
 # --- the home page's visitor ---------------------------------------------------------------
@@ -166,22 +203,37 @@ class Visitor:
     refused: str | None = None  # why the name in the address was refused
     progress: Progress | None = None
     error: str | None = None  # why the progress could not be read
+    level: Level | None = None  # their answer to "Which best describes you?", if given
 
 
 def home_visitor(library: Library, playable: Collection[str],
-                 learner: str | None = None) -> Visitor:
-    """The page's learner (`learner`, else the address's) and their progress, if named."""
+                 learner: str | None = None, level: str | None = None) -> Visitor:
+    """The page's learner (`learner`, else the address's), their level (`level`, else the
+    address's, else the one kept) and their progress, if named. A level in the address is
+    kept with a named learner, so it is asked once."""
     name, refused = page_learner(learner)
+    chosen = page_level(level)
     if name is None:
-        return Visitor(refused=refused)
+        return Visitor(refused=refused, level=chosen)
     from casebook.records import store
     from casebook.records.progress import learner_attempts
     from casebook.selfstudy.progress import progress
 
     try:
-        records = learner_attempts(store.connect(), name)
+        engine = store.connect()
+        chosen = _keep_level(engine, name, chosen) if chosen else kept_level(name)
+        records = learner_attempts(engine, name)
     except store.StoreError as exc:
         log.warning("progress of %r not loaded: %s", name, exc)
-        return Visitor(name, error="Your progress cannot be shown just now: the casebook's "
-                       "records cannot be read. Please tell your instructor.")
-    return Visitor(name, progress=progress(name, records, library, playable))
+        return Visitor(name, level=chosen, error="Your progress cannot be shown just now: the "
+                       "casebook's records cannot be read. Please tell your instructor.")
+    return Visitor(name, progress=progress(name, records, library, playable, chosen),
+                   level=chosen)
+
+
+def _keep_level(engine, name: str, level: Level) -> Level:
+    """Keep `level` with the learner `name` (registered if new); the level either way."""
+    from casebook.records import store
+
+    store.set_audience(engine, store.ensure_learner(engine, name), level)  # an id
+    return level

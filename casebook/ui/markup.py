@@ -13,12 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from casebook.content.models import Case, FindingValue, Guideline, Review, Stage, Verdict
-from casebook.rules.scoring import ActionVerdict, CaseResult, OptionKey, StageResult
+from casebook.content.models import Case, FindingValue, Guideline, Level, Review, Stage, Verdict
+from casebook.rules import measures
+from casebook.rules.scoring import ActionVerdict, CaseResult, OptionKey, StageKey, StageResult
 from casebook.ui.render import render
 
 NOTICE = "Educational use only, not clinical advice."
 UNLISTED = "cited by the source article, not listed in it"
+NO_RED_FLAG = "No red flag present"
+RELATED = "A related case"  # a related case's title when none is handed in: never its id
+DEFAULT_LEVEL: Level = "resident"
 
 
 def verdict_label(verdict: Verdict) -> str:
@@ -60,17 +64,16 @@ def value_label(guideline: Guideline, name: str, value: FindingValue) -> str:
     return finding.values.get(str(value), str(value))
 
 
-def findings_html(guideline: Guideline, reveal: Mapping[str, FindingValue]) -> str:
-    return render("findings.html.j2", findings=_findings(guideline, reveal))
-
-
-def _findings(guideline: Guideline, reveal: Mapping[str, FindingValue]) -> list[tuple[str, str]]:
-    return [(_finding_label(guideline, n), value_label(guideline, n, v)) for n, v in reveal.items()]
-
-
 def _finding_label(guideline: Guideline, name: str) -> str:
     finding = guideline.finding(name)
     return finding.label if finding else name
+
+
+def recognised(guideline: Guideline, stage: Stage) -> list[tuple[str, str, str]]:
+    """What the learner should have recognised in this stage's story, shown after the answer:
+    (finding label, value label, the sentence that shows it, or "" where none is given)."""
+    return [(_finding_label(guideline, n), value_label(guideline, n, v), stage.shown_by.get(n, ""))
+            for n, v in stage.reveal.items()]
 
 
 def limit_text(max_choices: int, n_options: int) -> str:
@@ -82,8 +85,9 @@ def limit_text(max_choices: int, n_options: int) -> str:
 
 
 def stage_html(guideline: Guideline, stage: Stage, number: int, total: int) -> str:
-    return render("stage.html.j2", stage=stage, number=number, total=total,
-                  findings=_findings(guideline, stage.reveal))
+    """The stage before its answer: the story and the question only, never the guideline's
+    findings (recognising them is the learner's part; `recognised` shows them afterwards)."""
+    return render("stage.html.j2", stage=stage, number=number, total=total)
 
 
 def limit_html(max_choices: int, n_options: int, over: bool = False) -> str:
@@ -116,18 +120,56 @@ def safety_html(events: Iterable[OptionKey]) -> str:
     return render("safety.html.j2", events=list(events))
 
 
-def feedback_html(guideline: Guideline, result: StageResult, max_choices: int) -> str:
-    """What a learner sees after Submit: verdicts, rationale, evidence, citations."""
-    numbers = [n for o in result.chosen for n in judgement_numbers(o.judgement)]
-    return render("feedback.html.j2", events=list(result.safety_events), chosen=result.chosen,
+def feedback_html(guideline: Guideline, result: StageResult, max_choices: int,
+                  key: StageKey | None = None, stage: Stage | None = None,
+                  level: Level = DEFAULT_LEVEL) -> str:
+    """What a learner sees after Submit: every option of the stage (`key`; without it, the
+    chosen ones) with its verdict, reason, deciding findings and citations; what the story
+    showed (`stage`); the stage's teaching for the learner's `level`; and how it was scored."""
+    chosen = {o.option for o in result.chosen}
+    keyed = key.options if key is not None else result.chosen
+    views = [_option_view(guideline, o, o.option in chosen, level) for o in keyed]
+    explain = stage.explain.get(level, "") if stage is not None else ""
+    return render("feedback.html.j2", events=list(result.safety_events), options=views,
                   too_many=result.too_many, max_choices=max_choices, points=result.points,
-                  recommended=[(o, _action_label(guideline, o.action)) for o in result.recommended],
-                  cite=cite, verdict_label=verdict_label, **_references(guideline, numbers))
+                  recommended=[o.text for o in result.recommended],
+                  recognised=recognised(guideline, stage) if stage is not None else [],
+                  explain=explain, scoring_rule=measures.scoring_rule_text(max_choices))
 
 
-def _action_label(guideline: Guideline, action_id: str) -> str:
-    action = guideline.action(action_id)
-    return action.label if action else action_id
+def _option_view(guideline: Guideline, option: OptionKey, chosen: bool, level: Level) -> dict:
+    """One option as the feedback lists it; figures (evidence) are left out for students."""
+    judgement = option.judgement
+    evidence = [] if level == "student" else list(judgement.evidence)
+    return {"text": option.text, "chosen": chosen, "rank": option.verdict.rank,
+            "value": option.verdict.value, "verdict": verdict_label(option.verdict),
+            "reason": judgement.rationale, "evidence": evidence, "cite": cite,
+            "deciding": deciding(guideline, judgement),
+            "citations": citations(guideline, judgement_numbers(judgement))}
+
+
+def deciding(guideline: Guideline, judgement: ActionVerdict) -> list[str]:
+    """The findings a verdict turned on, worded; every red flag absent is one "no red flag"."""
+    flags = {f.name for f in guideline.findings if f.red_flag}
+    pairs = list(judgement.deciding)
+    absent = [n for n, v in pairs if n in flags and v is False]
+    out = [f"{_finding_label(guideline, n)}: {value_label(guideline, n, v)}" for n, v in pairs
+           if not (len(absent) > 1 and n in absent)]
+    return [*out, NO_RED_FLAG] if len(absent) > 1 else out
+
+
+def citations(guideline: Guideline, numbers: Iterable[int]) -> list[str]:
+    """Each reference once, as the seed lists it: number, title and source, and which seed
+    cites it; a number the seed cites without listing it is said to be so."""
+    seed = guideline.source.title
+    out = []
+    for n in sorted(set(numbers)):
+        ref = guideline.reference(n)
+        if ref is not None and ref.listed:
+            out.append(f"[{n}] {ref.title}. {ref.source} (cited in {seed})")
+        else:
+            out.append(f"[{n}] cited in {seed}, which does not list it among its references")
+    return out
 
 
 def score_html(result: CaseResult, n_stages: int) -> str:
@@ -147,7 +189,7 @@ def summary_html(case: Case, guideline: Guideline, result: CaseResult,
     rows = [_summary_row(case, s, confidence.get(s.stage)) for s in result.stages]
     events = [(_stage_title(case, stage), o) for stage, o in result.safety_events]
     numbers = [n for p in case.teaching_points for n in p.references]
-    links = [(f"./{cid}.ipynb{link_query}", related.get(cid, cid)) for cid in case.related]
+    links = [(f"./{cid}.ipynb{link_query}", related.get(cid, RELATED)) for cid in case.related]
     return render("summary.html.j2", case=case, rows=rows, events=events, links=links, cite=cite,
                   **_references(guideline, numbers))
 

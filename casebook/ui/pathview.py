@@ -3,10 +3,10 @@
 Drawn as inline SVG (the template path.svg.j2, its geometry computed here): no graphviz, no
 network, nothing to install in the browser. Each stage is a row: the stage with the findings
 it revealed and the guideline context they put the case in, then every option with the
-guideline's verdict and the rule that gave it. Thick green arrows are the guideline's path
-(its recommended steps); the learner's choices carry a heavy outline and the words "your
-choice", so the picture does not rely on colour alone. All text from content is escaped by
-the template.
+guideline's verdict (never a rule's id: learners read it). Thick green arrows are the
+guideline's path (its recommended steps); the learner's choices carry a heavy outline and
+the words "your choice", so the picture does not rely on colour alone. All text from content
+is escaped by the template.
 """
 
 from __future__ import annotations
@@ -62,9 +62,8 @@ def _stage_lines(guideline: Guideline, case: Case, key: StageKey, number: int) -
 
 def _option_lines(option: OptionKey, chosen: bool) -> list[str]:
     lines = textwrap.wrap(option.text, 60) or [option.option]
-    rule = option.judgement.rule or "context default"
-    mark = "  ✔ your choice" if chosen else ""
-    return lines + [f"{option.verdict.label.capitalize()} ({rule}){mark}"]
+    mark = "  ✔ your choice" if chosen else ""  # no rule id: learners read this picture
+    return lines + [f"{option.verdict.label.capitalize()}{mark}"]
 
 
 def _edge(x1: int, y1: int, x2: int, y2: int, recommended: bool) -> dict:

@@ -17,11 +17,12 @@ from collections.abc import Callable, Mapping, Sequence
 
 import ipywidgets as w
 
-from casebook.content.models import Guideline, Stage
+from casebook.content.models import Guideline, Level, Stage
 from casebook.errors import CasebookError, NotSaved
 from casebook.rules.play import CONFIDENCE, Play
 from casebook.rules.scoring import max_choices
 from casebook.ui.markup import (
+    DEFAULT_LEVEL,
     case_header_html,
     case_review_line,
     error_html,
@@ -154,14 +155,16 @@ class CasePlayer(w.VBox):
     """The whole case: header, vignette, each stage in turn, feedback, and the end summary.
 
     `play` is the one public value: the play-through state, handed in, which scores and
-    records every submission.
+    records every submission. `level` ("Which best describes you?") words the feedback.
     """
 
     def __init__(self, play: Play, related_titles: Mapping[str, str] | None = None,
-                 banner: w.Widget | None = None, link_query: str = ""):
+                 banner: w.Widget | None = None, link_query: str = "",
+                 level: Level = DEFAULT_LEVEL):
         """`banner` goes under the notice (who is playing); `link_query` ends case links."""
         super().__init__()
         self.play = play
+        self.level = level
         self._related = dict(related_titles or {})
         self._link_query = link_query
         case, guideline = play.case, play.guideline
@@ -241,7 +244,8 @@ class CasePlayer(w.VBox):
         self._form.lock()
         self._error.value = ""
         _show(self._error, False)
-        self._feedback.value = feedback_html(self.play.guideline, result, max_choices(stage))
+        self._feedback.value = feedback_html(self.play.guideline, result, max_choices(stage),
+                                             self.play.key(stage.id), stage, self.level)
         self._score.value = score_html(self.play.result(), len(self.play.case.stages))
         self._next.description = "See your results" if self.play.done else "Next stage"
         for widget in (self._feedback, self._score, self._next):

@@ -2,16 +2,21 @@
 
 Choosing the recommended options scores full marks; a harmful choice shows the safety event
 and scores its stage 0; and until the first Submit nothing the page receives (its HTML, every
-websocket frame) carries a verdict or a rationale of the case. A play takes ~15 s, so a few
-cases cover every guideline and every kind of stage (one answer, up to n, all that apply);
-test_pages.py loads every case, and nbval checks every case's recommended play scores 1.
+websocket frame) carries a verdict or a rationale of the case, nor a finding's name or label,
+a finding value's label or a context (diagnosis) label: recognising them in the story is the
+learner's part. Every case page is checked so up to its first Submit, after which the feedback
+lists every option of the stage. A whole play takes ~15 s, so a few cases cover every guideline
+and every kind of stage (one answer, up to n, all that apply); test_pages.py loads every case,
+and nbval checks every case's recommended play scores 1. The feedback fits a phone (360x640).
 """
 
 from __future__ import annotations
 
 import html
 import json
+import os
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -26,7 +31,9 @@ pytestmark = pytest.mark.browser
 
 LIBRARY = load_library()
 CASES = case_notebooks()
-VERDICT_TOKENS = ("not_indicated", "harmful", "acceptable")
+VERDICT_TOKENS = ("not_indicated", "not indicated", "harmful", "acceptable", "recommended")
+IDENTIFIER = re.compile(r"[a-z0-9]+(?:[_-][a-z0-9]+)+")  # a finding's name, not a plain word
+PHONE = {"width": 360, "height": 640}
 
 
 def keys(case_id: str) -> list[StageKey]:
@@ -101,12 +108,51 @@ def rationales(case_id: str) -> set[str]:
     return {o.judgement.rationale for k in keys(case_id) for o in k.options}
 
 
-@pytest.mark.parametrize("case_id", nonempty(covering_cases(), "no shipped case app to play"))
-def test_recommended_choices_score_full_marks_and_no_key_before_submit(page, server, case_id):
+def story(case_id: str) -> str:
+    """What the case itself shows before an answer (titles, vignette, narratives, questions,
+    options), lower-cased: a word the story says is the story's, not a leak of the key."""
+    case = LIBRARY.cases[case_id]
+    guideline = LIBRARY.guideline_for(case)
+    texts = [case.title, case.question, case.vignette, guideline.title, guideline.source.title]
+    for stage in case.stages:
+        texts += [stage.title, stage.narrative, stage.question, *(o.text for o in stage.options)]
+    return " ".join(texts).lower()
+
+
+def recognition(case_id: str) -> set[str]:
+    """The guideline's words for what the learner must recognise: finding names (those that
+    are ids, not plain words) and labels, value labels, context titles; those the story does
+    not say itself (`story`)."""
+    guideline = LIBRARY.guideline_for(LIBRARY.cases[case_id])
+    words = {f.name for f in guideline.findings if IDENTIFIER.fullmatch(f.name)}
+    words |= {f.label for f in guideline.findings}
+    words |= {label for f in guideline.findings for label in f.values.values()}
+    words |= {c.title for c in guideline.contexts}
+    told = story(case_id)
+    return {w for w in words if w.lower() not in told}
+
+
+def leaks(case_id: str, texts: list[str]) -> list[str]:
+    """What of the answer key (verdict words, rationales) or of the guideline's findings
+    (`recognition`) is in `texts`, in any of the ways a text travels (`encodings`)."""
+    told = story(case_id)
+    found = [t for t in VERDICT_TOKENS if t not in told and any(t in x.lower() for x in texts)]
+    needles = {n for r in rationales(case_id) | recognition(case_id) for n in encodings(r)}
+    return found + sorted(n for n in needles if any(n in x for x in texts))
+
+
+def record_frames(page: Page) -> list[str]:
+    """Every websocket frame the page receives from now on, as text."""
     frames: list[str] = []
-    seen: dict[str, list[str]] = {}
     page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(
         payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload)))
+    return frames
+
+
+@pytest.mark.parametrize("case_id", nonempty(covering_cases(), "no shipped case app to play"))
+def test_recommended_choices_score_full_marks_and_no_key_before_submit(page, server, case_id):
+    frames = record_frames(page)
+    seen: dict[str, list[str]] = {}
 
     def snapshot():
         seen["frames"] = list(frames)
@@ -124,11 +170,62 @@ def test_recommended_choices_score_full_marks_and_no_key_before_submit(page, ser
     needles = {n for r in rationales(case_id) for n in encodings(r)}
     before = seen["frames"] + seen["html"]
     assert len(seen["frames"]) > 0, "no websocket frame captured before Submit"
-    leaks = [t for t in VERDICT_TOKENS if any(t in text for text in before)]
-    leaks += [n for n in needles if any(n in text for text in before)]
-    assert leaks == [], f"answer key on the page before Submit: {leaks[:5]}"
+    found = leaks(case_id, before)
+    assert found == [], f"answer key on the page before Submit: {found[:5]}"
     # The check can see a rationale when one is there: after Submit the feedback carries one.
     assert any(n in text for n in needles for text in frames[len(seen["frames"]):])
+
+
+@pytest.mark.parametrize("case_id", CASES)
+def test_no_finding_or_verdict_before_submit_and_every_option_after(page, server, case_id):
+    """Every case page, to its first Submit: nothing of the key or the findings before it;
+    after it, the feedback names every option of the stage with its verdict."""
+    frames = record_frames(page)
+    seen: list[str] = []
+    stage_key = keys(case_id)[0]
+    stage = LIBRARY.cases[case_id].stages[0]
+    page.goto(server.render_url(f"cases/{case_id}.ipynb"))
+    answer(page, stage, recommended(stage_key),
+           before_submit=lambda: seen.extend([*frames, page.content()]))
+    assert len(seen) > 1, "no websocket frame captured before Submit"
+    found = leaks(case_id, seen)
+    assert found == [], f"{case_id}: key or findings on the page before Submit: {found[:5]}"
+    items = page.locator(".cb-feedback .cb-option-feedback")
+    expect(items).to_have_count(len(stage.options))
+    for n, option in enumerate(stage_key.options):
+        expect(items.nth(n)).to_contain_text(option.text)
+        expect(items.nth(n)).to_contain_text(option.verdict.label.capitalize())
+        expect(items.nth(n)).to_contain_text("you chose this" if option.option in
+                                             recommended(stage_key) else "not chosen")
+    # The check can see the findings when they are there: the feedback names what was revealed.
+    revealed = [f.label for f in LIBRARY.guideline_for(LIBRARY.cases[case_id]).findings
+                if f.name in stage.reveal]
+    for label in revealed:
+        expect(page.locator(".cb-feedback .cb-findings")).to_contain_text(label)
+
+
+def test_the_feedback_fits_a_phone_screen(browser, server, tmp_path):
+    """At 360x640 the page after Submit scrolls only down, never sideways; the screenshot
+    goes to CASEBOOK_SCREENSHOTS (a folder) if set, for a person to look at."""
+    case_id = covering_cases()[0]
+    context = browser.new_context(viewport=PHONE, device_scale_factor=1, is_mobile=True)
+    page = context.new_page()
+    try:
+        page.goto(server.render_url(f"cases/{case_id}.ipynb"))
+        stage_key = keys(case_id)[0]
+        answer(page, LIBRARY.cases[case_id].stages[0], recommended(stage_key))
+        feedback = page.locator(".cb-feedback")
+        feedback.evaluate("e => e.scrollIntoView({block: 'start'})")  # the feedback's top
+        page.screenshot(path=str(Path(os.environ.get("CASEBOOK_SCREENSHOTS", tmp_path))
+                                 / f"feedback-{case_id}-360.png"))
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        right = feedback.evaluate("e => Math.max(...[e, ...e.querySelectorAll('*')].map("
+                                  "x => x.getBoundingClientRect().right))")
+        assert width <= PHONE["width"], f"the page scrolls sideways: {width}px wide"
+        assert right <= PHONE["width"], f"the feedback runs {right - PHONE['width']}px off screen"
+    finally:
+        page.goto("about:blank")
+        context.close()
 
 
 @pytest.mark.parametrize("case_id", nonempty(first_harmful_cases(), "no shipped case has a harmful option"))
