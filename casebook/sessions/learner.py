@@ -66,19 +66,29 @@ def tally_html(key: StageKey, tally: Tally, show_key: bool) -> str:
     return render("sessions/tally.html.j2", tally=tally, rows=rows, show_key=show_key)
 
 
+def _on_enter(text: w.Text, callback: Callable[[], None]) -> None:
+    """Call `callback` when Enter is pressed in `text`: the page sends a `submit` event (the
+    value is synced as typed), which `Text.on_submit`, deprecated in ipywidgets 8, also reads."""
+    text.on_msg(lambda _w, content, _b: callback() if content.get("event") == "submit" else None)
+
+
 class JoinBox(w.VBox):
     """The way into a class session from a case app: a join code, a nickname (optional: one is
-    made up), and Join. `url` (the database; default CASEBOOK_DB) is the one public value."""
+    made up), and Join (or Enter). `url` (the database; default CASEBOOK_DB) is the one public
+    value. One join per page: once joined, every further Join the page sends (a replayed click
+    is one comm message away) is refused, so one page is one participant."""
 
-    def __init__(self, url: str | None = None, poll_every: float = POLL_SECONDS):
+    def __init__(self, url: str | None = None, poll_every: float = POLL_SECONDS,
+                 code: str = ""):
         super().__init__()
         self.url = url
         self._engine: Engine | None = None  # connected at the first Join
         self._poll_every = poll_every
+        self._joined: RoomFollower | None = None
         self._callbacks: list[Callable[[RoomFollower], None]] = []
         style = {"description_width": "initial"}
-        self._code = _classed(w.Text(description="Join code", placeholder="e.g. K7Q2MX",
-                                     style=style), "cb-join-code")
+        self._code = _classed(w.Text(value=str(code or "")[:20], description="Join code",
+                                     placeholder="e.g. K7Q2MX", style=style), "cb-join-code")
         self._nickname = _classed(w.Text(description="Nickname (optional)",
                                          placeholder="leave empty to get one", style=style),
                                   "cb-join-nickname")
@@ -86,6 +96,8 @@ class JoinBox(w.VBox):
                                        "session your instructor is running"), "cb-join")
         self._message = _classed(w.HTML(), "cb-join-message")
         self._join.on_click(self._clicked)
+        for field in (self._code, self._nickname):
+            _on_enter(field, self._clicked)
         self.children = [w.HTML(render("sessions/join_intro.html.j2")),
                          w.HBox([self._code, self._nickname, self._join]), self._message]
 
@@ -93,27 +105,52 @@ class JoinBox(w.VBox):
         """Call `callback` with the learner's session screen once they have joined."""
         self._callbacks.append(callback)
 
-    def _clicked(self, _button: w.Button) -> None:
-        follower = self.join(self._code.value, self._nickname.value)
+    def _clicked(self, _button: w.Button | None = None) -> None:
+        self._enter(self.join(self._code.value, self._nickname.value))
+
+    def _enter(self, follower: RoomFollower | None) -> None:
         if follower is not None:
             for callback in self._callbacks:
                 callback(follower)
             follower.start()
 
+    def rejoin(self, code: str, token: str) -> RoomFollower | None:
+        """Come back as the participant whose page address held `token` (a reload, a lost
+        connection); None, with the join form still offered, if the token names no one."""
+        return self._connect(code, lambda engine, state, case, guideline, room:
+                             room.rejoin(engine, state, token), rejoining=True)
+
     def join(self, code: str, nickname: str) -> RoomFollower | None:
         """The learner's session screen, or None with the reason shown in `cb-join-message`."""
+        from casebook.sessions import room
+
+        from casebook.sessions import machine as sessions
+
+        try:  # both checked before the database is touched
+            sessions.normalize_code(code)
+            room.clean_nickname(nickname)
+        except room.SessionError as exc:
+            return self._refuse(str(exc))
+        return self._connect(code, lambda engine, state, case, guideline, room:
+                             room.join(engine, state, nickname, case, guideline))
+
+    def _connect(self, code: str, enter: Callable, rejoining: bool = False
+                 ) -> RoomFollower | None:
         from casebook.records import store
         from casebook.rules.library import load_case
         from casebook.sessions import machine as sessions
         from casebook.sessions import room
 
+        if self._joined is not None:
+            log.warning("a second join from one page refused (session %s)",
+                        self._joined._state.join_code)
+            return self._refuse("This page has already joined the session.")
         try:
-            sessions.normalize_code(code)
-            room.clean_nickname(nickname)  # both checked before the database is touched
+            sessions.normalize_code(code)  # checked before the database is touched
             engine = self._engine = self._engine or store.connect(self.url)
             state = sessions.find(engine, code)
             case, guideline, _ = load_case(state.case_id)
-            participant = room.join(engine, state, nickname, case, guideline)
+            participant = enter(engine, state, case, guideline, room)
         except sessions.SessionError as exc:
             return self._refuse(str(exc))
         except store.StoreError as exc:
@@ -123,21 +160,54 @@ class JoinBox(w.VBox):
         except CasebookError as exc:  # the session's case is gone or fails validation
             log.warning("the session's case cannot be shown: %s", exc)
             return self._refuse("This session's case cannot be shown. Tell your instructor.")
+        if participant is None:  # a rejoin token that names no one here
+            return self._refuse("This page's rejoin link is not valid for this session; "
+                                "join again.") if rejoining else None
         self._message.value = ""
-        return RoomFollower(engine, participant, case, guideline, state, self._poll_every)
+        self._joined = RoomFollower(engine, participant, case, guideline, state, self._poll_every)
+        self._join.disabled = self._code.disabled = self._nickname.disabled = True
+        return self._joined
 
     def _refuse(self, message: str) -> None:
         self._message.value = error_html(message)
         return None
 
 
-def offer_session(player: CasePlayer, url: str | None = None) -> CasePlayer:
-    """`player` with a `JoinBox` above its case; joining gives the page to the session."""
+def offer_session(player: CasePlayer, url: str | None = None,
+                  query: str | None = None) -> CasePlayer:
+    """`player` with a `JoinBox` above its case; joining gives the page to the session.
+
+    The page's address (`query`, default the page's own) may carry `session=CODE` (the join
+    address a presenter screen shows: the code is filled in) and `rejoin=TOKEN` (this page's
+    participant: it rejoins at once, as the same participant with the same votes)."""
     if isinstance(player, CasePlayer):
-        box = JoinBox(url)
+        code, token = _address(query)
+        box = JoinBox(url, code=code)
         box.on_joined(player.hand_over)
         player.attach(box)
+        if code and token:
+            box._enter(box.rejoin(code, token))
     return player
+
+
+def _address(query: str | None) -> tuple[str, str]:
+    """(session code, rejoin token) from the page's query string, each '' if absent."""
+    from urllib.parse import parse_qs
+
+    if query is None:
+        from casebook.selfstudy.identity import page_query
+
+        query = page_query()
+    values = parse_qs(query or "", max_num_fields=20)
+    return (values.get("session", [""])[0][:20], values.get("rejoin", [""])[0][:100])
+
+
+def _rejoin_query(code: str, participant: Participant) -> str:
+    from urllib.parse import urlencode
+
+    if not participant.rejoin_token:
+        return ""
+    return "?" + urlencode({"session": code, "rejoin": participant.rejoin_token})
 
 
 class RoomFollower(w.VBox):
@@ -164,11 +234,29 @@ class RoomFollower(w.VBox):
         self.children = [
             _classed(w.HTML(notice_html(case_review_line(case, guideline))), "cb-notice"),
             _classed(w.HTML(render("sessions/room_who.html.j2", join_code=state.join_code,
-                                   nickname=participant.nickname)), "cb-room-who"),
+                                   nickname=participant.nickname,
+                                   rejoin=_rejoin_query(state.join_code, participant))),
+                     "cb-room-who"),
             w.HTML(case_header_html(case, guideline)), w.HTML(vignette_html(case)),
             self._status, self._forms, self._ack, self._feedback, self._tally, self._summary]
         self._poller = Poller(self.poll, poll_every)
+        self._restore()
         self._apply(state)
+        if (state.stage_id, state.round) in self._voted:
+            self._ack.value = render("sessions/vote_kept.html.j2", round=state.round)
+
+    def _restore(self) -> None:
+        """A rejoining page: the participant's votes replayed (scored, never recorded again),
+        so a voted round stays voted and the reveal shows the feedback earned."""
+        from casebook.rules.scoring import score_stage
+        from casebook.sessions.room import own_votes
+
+        for stage_id, round_, choices, confidence in own_votes(self._engine, self._participant):
+            if self.play.case.stage(stage_id) is None:
+                continue
+            self._voted.add((stage_id, round_))
+            self.play.results[stage_id] = score_stage(self.play.key(stage_id), list(choices))
+            self.play.confidence[stage_id] = confidence
 
     def start(self) -> bool:
         """Follow the room from now on (False without a running event loop: call `poll`)."""
@@ -247,9 +335,13 @@ class RoomFollower(w.VBox):
 
     def _vote(self, chosen: list[str], confidence: str | None) -> None:
         stage_id, round_ = self._form_for
-        from casebook.sessions.machine import SessionError
+        from casebook.sessions.room import SessionError, check_choices
 
+        if (stage_id, round_) in self._voted:  # a replayed Submit: never recorded twice
+            self._ack.value = render("sessions/vote_kept.html.j2", round=round_)
+            return
         try:
+            check_choices(self.play.current, chosen)
             self.play.submit(stage_id, chosen, confidence)  # recorded before it returns
         except SessionError as exc:  # voting closed meanwhile, or a second vote
             self._ack.value = error_html(str(exc))
@@ -287,6 +379,11 @@ class RoomFollower(w.VBox):
                              if measures.tally_shown_to_learners(state.phase, tally) else
                              render("sessions/room_tally.html.j2", tally_html=None,
                                     room_min=measures.ROOM_MIN))
+
+    @property
+    def rejoin_query(self) -> str:
+        """What ends this page's address so that a reload comes back as this participant."""
+        return _rejoin_query(self._state.join_code, self._participant)
 
     def _end(self) -> None:
         self._poller.stop()
