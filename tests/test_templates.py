@@ -37,7 +37,7 @@ KEY = "a key for the tests"
 
 TEMPLATE_NAMES = sorted(str(p.relative_to(TEMPLATES)) for p in TEMPLATES.rglob("*.j2"))
 STATIC = {"sessions/join_intro.html.j2", "sessions/room_ended.html.j2",
-          "sessions/console_login.html.j2", "dashboard/heading.html.j2", "home/heading.html.j2"}
+          "sessions/console_login.html.j2", "sessions/console_signed_in.html.j2", "dashboard/heading.html.j2", "home/heading.html.j2"}
 FRAGMENTS_ONLY = {"decision_path.html.j2", "sessions/console_report.html.j2",
                   "home/orphans.html.j2", "home/listing.html.j2"}  # take only *_html fragments
 

@@ -139,6 +139,16 @@ def listing(engine: Engine) -> list[SessionListing]:
                 for r in conn.execute(query)]
 
 
+def running(engine: Engine, limit: int = 30) -> list[SessionListing]:
+    """The sessions not ended, newest first: a signed-in instructor reopens one from these."""
+    t = _T.c
+    query = (sa.select(t.id, t.join_code, t.case_id, t.created_at).where(t.ended_at.is_(None))
+             .order_by(t.created_at.desc()).limit(limit))
+    with database.guard(engine, "cannot list the sessions"), database.reading(engine) as conn:
+        return [SessionListing(r.id, r.join_code, r.case_id, r.created_at)
+                for r in conn.execute(query)]
+
+
 # --- participants and votes ----------------------------------------------------------------
 
 
