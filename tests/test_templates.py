@@ -37,7 +37,8 @@ KEY = "a key for the tests"
 
 TEMPLATE_NAMES = sorted(str(p.relative_to(TEMPLATES)) for p in TEMPLATES.rglob("*.j2"))
 STATIC = {"sessions/join_intro.html.j2", "sessions/room_ended.html.j2",
-          "sessions/console_login.html.j2", "sessions/console_signed_in.html.j2", "dashboard/heading.html.j2", "home/heading.html.j2"}
+          "sessions/console_login.html.j2", "sessions/console_signed_in.html.j2",
+          "dashboard/heading.html.j2", "home/heading.html.j2"}
 FRAGMENTS_ONLY = {"decision_path.html.j2", "sessions/console_report.html.j2",
                   "home/orphans.html.j2", "home/listing.html.j2"}  # take only *_html fragments
 
@@ -87,6 +88,12 @@ CONTEXTS: dict[str, dict] = {
     "sessions/room_tally.html.j2": {"tally_html": None, "room_min": H},
     "sessions/csv_link.html.j2": {"name": H, "data": H},
     "sessions/console_title.html.j2": {"join_code": H, "title": H},
+    "sessions/presenter_header.html.j2": {"case": CASE, "join_code": H, "address": H,
+                                          "qr_html": "", "vignette_html": ""},
+    "sessions/presenter_counts.html.j2": {"joined": H, "answered": H, "phase": "voting",
+                                          "round": 2},
+    "sessions/presenter_stage.html.j2": {"stage_html": "", "options": [H]},
+    "sessions/presenter_countdown.html.j2": {"minutes": H, "seconds": 5},
     "sessions/console_people.html.j2": {"names": [H, H]},
     "sessions/console_stage.html.j2": {"stage": NS(title=H), "number": 1, "total": 2, "phase": H,
                                        "round": 2},

@@ -14,7 +14,8 @@ the guideline's step or harmful, and hides the concordance figures, unless the i
 turns on "show the key on my screen" (off on every new page): the projector shows the
 presenter view (`casebook.sessions.presenter`), this screen may be seen by the room too.
 Stable CSS classes for tests: `cb-console-code`, `cb-console-key`, `cb-console-open`,
-`cb-start-case`, `cb-start-session`, `cb-console-running`, `cb-console-reopen`, `cb-console-message`, `cb-console-title`,
+`cb-start-case`, `cb-start-session`, `cb-console-running`, `cb-console-reopen`,
+`cb-console-message`, `cb-console-title`,
 `cb-console-people`, `cb-console-stage`, `cb-action-<open|close|revote|reveal|next|end>`,
 `cb-end-confirm`, `cb-end-cancel`, `cb-console-show-key`, `cb-histogram`, `cb-console-stats`,
 `cb-report-button`, `cb-report`, `cb-new-case`, `cb-new-session`.

@@ -122,9 +122,8 @@ class JoinBox(w.VBox):
 
     def join(self, code: str, nickname: str) -> RoomFollower | None:
         """The learner's session screen, or None with the reason shown in `cb-join-message`."""
-        from casebook.sessions import room
-
         from casebook.sessions import machine as sessions
+        from casebook.sessions import room
 
         try:  # both checked before the database is touched
             sessions.normalize_code(code)

@@ -14,8 +14,7 @@ import hashlib
 import re
 import secrets
 import unicodedata
-from dataclasses import replace
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from casebook.content.models import Case, Guideline, Stage
 from casebook.errors import SessionError
