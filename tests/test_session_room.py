@@ -70,11 +70,11 @@ def box_for(url: str, code: str, nickname: str = "") -> tuple[JoinBox, list[Room
 
 
 def test_six_join_clicks_from_one_page_make_one_participant(url, engine, session):
-    box, joined = box_for(url, session.join_code, "Ada")
+    box, joined = box_for(url, session.join_code, "")  # a made-up nickname per join
     for _ in range(6):
         click_from_page(one(box, "cb-join"))
     assert len(joined) == 1
-    assert room.nicknames(engine, session.id) == ["Ada"]
+    assert len(room.nicknames(engine, session.id)) == 1
     assert "already joined" in one(box, "cb-join-message").value
     assert one(box, "cb-join").disabled
     for follower in joined:
