@@ -117,7 +117,7 @@ def run_the_class(server, url, code, key, instructor, learners, tmp_path, axe_vi
     expect(instructor.locator(".cb-console-title")).to_contain_text(code)
     expect(instructor.locator(".cb-console-key")).to_be_hidden()
     instructor.reload()  # still signed in (Jupyter's login cookie): the session reopens
-    instructor.locator(".cb-console-running select").select_option(code)
+    instructor.locator(".cb-console-running select").select_option(label=f"{code}: {CASE_ID}")
     instructor.locator(".cb-console-reopen").click()
     expect(instructor.locator(".cb-console-title")).to_contain_text(code)
 
