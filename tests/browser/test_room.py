@@ -50,7 +50,7 @@ def move(engine, session_id: str, *actions: str) -> None:
 
 
 def test_phones_join_by_address_vote_rejoin_and_see_a_lost_connection(
-        browser, playwright, room_server):
+        browser, playwright, room_server, axe_violations):
     server, url = room_server
     engine = store.connect(url)
     current = sessions.create(engine, CASE, sessions.new_key())
@@ -74,6 +74,7 @@ def test_phones_join_by_address_vote_rejoin_and_see_a_lost_connection(
         expect(presenter.locator(".cb-presenter-counts")).to_contain_text("2 answered")
         assert not VERDICT_WORDS.search(presenter.locator("body").inner_text())
         assert presenter.locator(".cb-tally").count() == 0
+        assert axe_violations(presenter) == [] and axe_violations(phones[1][1]) == []
 
         context, page = phones[0]
         who = page.locator(".cb-room-who").inner_text()
