@@ -245,3 +245,14 @@ def test_the_join_address_base_and_qr():
     assert address == "http://h:1/voila/render/cases/a%20b.ipynb?session=K7Q2MX"
     svg = qr_svg(address)
     assert svg.startswith("<svg") and "http" not in svg.split(">", 1)[1]  # drawn, not linked
+
+
+def test_a_hostile_address_is_ignored(url, session):
+    crowded = "&".join(f"x{n}=1" for n in range(50)) + f"&session={session.join_code}"
+    page = offer_session(CasePlayer(_play()), url, query=crowded)
+    assert one(page, "cb-join-code").value == ""
+    from casebook.sessions.presenter import presenter_view
+
+    view = presenter_view(url, query=crowded)
+    assert "presenter link" in one(view, "cb-presenter-message").value
+    view.close()

@@ -167,5 +167,8 @@ def _address(query: str | None) -> tuple[str, str]:
         from casebook.selfstudy.identity import page_query
 
         query = page_query()
-    values = parse_qs(query or "", max_num_fields=20)
+    try:
+        values = parse_qs(query or "", max_num_fields=20)
+    except ValueError:  # an address with more fields than any casebook link: ignored
+        return "", ""
     return (values.get("session", [""])[0][:20], values.get("rejoin", [""])[0][:100])

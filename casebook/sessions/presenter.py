@@ -201,7 +201,10 @@ def presenter_view(url: str | None = None, query: str | None = None) -> Presente
         from casebook.selfstudy.identity import page_query
 
         query = page_query()
-    values = parse_qs(query or "", max_num_fields=10)
+    try:
+        values = parse_qs(query or "", max_num_fields=10)
+    except ValueError:  # more fields than the presenter link has: none of them used
+        values = {}
     countdown = values.get("countdown", ["0"])[0]
     view = PresenterView(values.get("session", [""])[0][:20], url,
                          countdown=int(countdown) if countdown.isdigit() else 0)
