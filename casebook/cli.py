@@ -223,6 +223,41 @@ def cmd_session_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def password_file() -> Path:
+    """Where the instructors' server reads its hashed password (casebook/serve/config/voila.py)."""
+    import os
+
+    named = os.environ.get("CASEBOOK_INSTRUCTOR_PASSWORD_FILE")
+    return Path(named) if named else Path(__file__).resolve().parents[1] / "data" / \
+        "instructor-password.json"
+
+
+def cmd_instructor_password(args: argparse.Namespace) -> int:
+    """Hash a password with Jupyter Server's own `passwd` (argon2) for the instructors' login;
+    only the hash is written, readable by its owner only."""
+    import getpass
+    import os
+
+    from jupyter_server.auth import passwd
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Instructors' password: ")
+        if getpass.getpass("Again: ") != password:
+            raise CasebookError("the two passwords differ; nothing written")
+    if len(password) < 8:
+        raise CasebookError("the password needs at least 8 characters; nothing written")
+    path = password_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump({"hashed_password": passwd(password)}, f)
+    print(f"{path}: written. Restart the servers (make serve); the instructors' port then asks "
+          "for this password.")
+    return 0
+
+
 def _session_commands(sub: argparse._SubParsersAction) -> None:
     session = sub.add_parser("session", help="class sessions: start one, report on one")
     commands = session.add_subparsers(dest="session_command", required=True)
@@ -295,6 +330,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="database URL (default: $CASEBOOK_DB, else data/casebook.db)")
     p.add_argument("--apply", action="store_true", help="write the new points and rule version")
     _session_commands(sub)
+    p = sub.add_parser("instructor-password", help="set the password the instructors' server "
+                       "asks for (stored hashed, in $CASEBOOK_INSTRUCTOR_PASSWORD_FILE, else "
+                       "data/instructor-password.json)")
+    p.set_defaults(func=cmd_instructor_password)
+    p.add_argument("--password-stdin", action="store_true", help="read it from standard input")
     authoring_commands(sub)
     return parser
 

@@ -2,7 +2,8 @@
 
 Every notebook is a few cells calling `casebook.apps`, so it is generated, never hand-edited:
 `casebook notebooks` writes the home page, one app per case, the instructor's answer keys, the
-instructor's dashboard and class-session page (both over live records, so never run here),
+instructor's dashboard, class-session page and presenter view (over live records, so never
+run here),
 then runs the answer-keys notebook so its `# NBVAL_CHECK_OUTPUT` cells carry their
 outputs and nbval can catch any change in a verdict. Output is deterministic (fixed cell
 ids and metadata), so regenerating unchanged content changes no file.
@@ -28,6 +29,7 @@ NOTEBOOKS = SHIPPED_ROOT.parent / "notebooks"
 KEYS = Path("instructor") / "answer-keys.ipynb"
 DASHBOARD = Path("instructor") / "dashboard.ipynb"
 SESSION = Path("instructor") / "session.ipynb"
+PRESENTER = Path("instructor") / "presenter.ipynb"
 CHECK = "# NBVAL_CHECK_OUTPUT\n"
 METADATA = {
     "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
@@ -83,15 +85,23 @@ def dashboard_notebook() -> nbformat.NotebookNode:
 
 
 def session_notebook() -> nbformat.NotebookNode:
-    """A title with the notice, then the instructor's class-session console."""
+    """A title with the notice, then the instructor's class-session console; signed in, since
+    only the instructors' server (which asks for a login) serves it."""
     return _notebook([
-        new_markdown_cell(f"# Class session\n\n*{NOTICE}*\n\nOpen a session with its join code "
-                          "and the instructor key from `casebook session new CASE`, then move "
-                          "the room through the case: open voting, close, re-vote, reveal, next "
-                          "stage. This screen shows the answer key: do not project it before "
-                          "the reveal."),
+        new_markdown_cell(f"# Class session\n\n*{NOTICE}*\n\nStart a session on a case (or "
+                          "reopen a running one), put its presenter view on the projector, then "
+                          "move the room through the case: open voting, close, re-vote, reveal, "
+                          "next stage. The key shows here only if you ask for it."),
         new_code_cell("from casebook.sessions.console import session_console\n\n"
-                      "session_console()"),
+                      "session_console(signed_in=True)"),
+    ])
+
+
+def presenter_notebook() -> nbformat.NotebookNode:
+    """One widget: the projector's view of the session named by `?session=CODE`."""
+    return _notebook([
+        new_code_cell("from casebook.sessions.presenter import presenter_view\n\n"
+                      "presenter_view()"),
     ])
 
 
@@ -123,6 +133,7 @@ def write_notebooks(out: Path = NOTEBOOKS, root: Path | None = None,
             path.unlink()
     written.append(_write(out / DASHBOARD, dashboard_notebook()))
     written.append(_write(out / SESSION, session_notebook()))
+    written.append(_write(out / PRESENTER, presenter_notebook()))
     keys = keys_notebook(cases)
     if execute:
         keys = execute_notebook(keys, out / KEYS.parent, root)

@@ -66,7 +66,7 @@ def test_thirty_kernels_starting_at_once_create_the_schema_once(db_url, connect)
     assert len(set(learner_ids)) == 1
     engine = connect(db_url)
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).all() == [("0002",)]
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).all() == [("0003",)]
     assert count(engine, database.learners) == 1
 
 

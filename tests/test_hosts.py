@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import http.client
+import http.cookiejar
 import re
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -23,10 +25,12 @@ def server():
         yield s
 
 
-def request(port: int, path: str, host: str) -> int:
+def request(port: int, path: str, host: str, token: str | None = None) -> int:
+    """The status of a GET sent to 127.0.0.1 with this Host (and the instructors' login)."""
+    headers = {"Host": host} | ({"Authorization": f"token {token}"} if token else {})
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     try:
-        conn.request("GET", path, headers={"Host": host})
+        conn.request("GET", path, headers=headers)
         return conn.getresponse().status
     finally:
         conn.close()
@@ -48,19 +52,31 @@ PATHS = {  # (learner?, path)
 def test_a_foreign_host_is_refused_on_both_servers(server, name):
     learner, path = PATHS[name]
     port = server.port if learner else server.instructor_port
-    assert request(port, path, f"{FOREIGN}:{port}") == 403
-    assert request(port, path, FOREIGN) == 403
-    assert request(port, path, f"127.0.0.1:{port}") in (200, 301)
-    assert request(port, path, f"localhost:{port}") in (200, 301)
+    token = None if learner else server.instructor_token  # signed in: the Host alone refuses
+    assert request(port, path, f"{FOREIGN}:{port}", token) == 403
+    assert request(port, path, FOREIGN, token) == 403
+    assert request(port, path, f"127.0.0.1:{port}", token) in (200, 301)
+    assert request(port, path, f"localhost:{port}", token) in (200, 301)
 
 
-def _connect(port: int, kernel_id: str, host: str, origin: str) -> str:
+def signed_in(url: str) -> tuple[str, str]:
+    """(page HTML, the login cookies): what a browser holds after the instructor signed in.
+    A rebinding page rides on those cookies; it cannot know the token, and a request carrying
+    the token itself is exempt from Jupyter's origin check by design."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    with opener.open(url, timeout=120) as resp:
+        html = resp.read().decode()
+    return html, "; ".join(f"{c.name}={c.value}" for c in jar)
+
+
+def _connect(port: int, kernel_id: str, host: str, origin: str, cookie: str | None) -> str:
     url = f"ws://127.0.0.1:{port}/api/kernels/{kernel_id}/channels"
+    headers = {"Host": host, "Origin": origin} | ({"Cookie": cookie} if cookie else {})
 
     async def attempt() -> str:
         try:
-            ws = await websocket_connect(HTTPRequest(url, headers={"Host": host,
-                                                                   "Origin": origin}))
+            ws = await websocket_connect(HTTPRequest(url, headers=headers))
         except HTTPClientError as err:
             return str(err.code)
         ws.close()
@@ -75,11 +91,15 @@ def _connect(port: int, kernel_id: str, host: str, origin: str) -> str:
 def test_a_rebinding_or_foreign_origin_websocket_is_refused(server, learner):
     port = server.port if learner else server.instructor_port
     page = "index.ipynb" if learner else "answer-keys.ipynb"
-    base = server.url if learner else server.instructor_url
-    code, _, html = get(f"{base}voila/render/{page}", timeout=120)
-    assert code == 200
+    if learner:
+        code, _, html = get(f"{server.url}voila/render/{page}", timeout=120)
+        assert code == 200
+        token = None
+    else:
+        html, token = signed_in(server.instructor_render_url(page))
+        assert "username-" in token  # the login cookie
     kernel_id = re.search(r'"kernelId": "([0-9a-f-]{36})"', html).group(1)
     here = f"127.0.0.1:{port}"
-    assert _connect(port, kernel_id, f"{FOREIGN}:{port}", f"http://{FOREIGN}:{port}") == "403"
-    assert _connect(port, kernel_id, here, f"http://{FOREIGN}") == "403"
-    assert _connect(port, kernel_id, here, f"http://{here}") == "open"
+    assert _connect(port, kernel_id, f"{FOREIGN}:{port}", f"http://{FOREIGN}:{port}", token) == "403"
+    assert _connect(port, kernel_id, here, f"http://{FOREIGN}", token) == "403"
+    assert _connect(port, kernel_id, here, f"http://{here}", token) == "open"

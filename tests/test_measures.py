@@ -147,6 +147,7 @@ class Class:
         self.session = sessions.create(self.engine, CASE, KEY)
         self.console = InstructorConsole(url, LIBRARY)
         assert self.console.open_session(self.session.join_code, KEY)
+        one(self.console, "cb-console-show-key").value = True  # live figures on its own screen
         self.people = {n: _join(url, self.session.join_code, n) for n in ("Ada", "Bea", "Cy", "Dee")}
         self.live: dict[str, list[tuple[int, int, int, int]]] = {}  # the console's, per stage
         self.learner_tally: dict[str, str] = {}  # Ada's cb-room-tally after each reveal

@@ -52,7 +52,7 @@ def test_upgrading_from_0001_keeps_every_record_and_its_rule(db_url, connect, mi
     at_0001(db_url)
     engine = connect(db_url)  # connect upgrades to head
     with engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "0002"
+        assert MigrationContext.configure(conn).get_current_revision() == "0003"
         assert compare_metadata(MigrationContext.configure(conn), database.metadata) == []
         s = database.submissions.c
         rows = conn.execute(sa.select(s.id, s.points, s.scoring_rule, s.choices)

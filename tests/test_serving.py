@@ -147,7 +147,7 @@ def test_learners_port_refuses_instructor_notebooks(server, path):
 
 
 def test_instructors_port_serves_them(server):
-    code, _, body = get(server.instructor_url + "voila/render/answer-keys.ipynb", timeout=120)
+    code, _, body = get(server.instructor_render_url("answer-keys.ipynb"), timeout=120)
     assert code == 200
     assert "Answer keys" in body
 

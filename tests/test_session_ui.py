@@ -63,6 +63,7 @@ def console(url, session):
     one(console, "cb-console-code").value = session.join_code
     one(console, "cb-console-key").value = KEY
     one(console, "cb-console-open").click()
+    one(console, "cb-console-show-key").value = True  # the instructor's own screen
     yield console
     console.close()
 
@@ -207,7 +208,8 @@ def test_a_class_votes_discusses_revotes_and_sees_the_answer_after_the_reveal(
     click(console, "open")
     ada.poll()
     choose(ada, "xray", "refer")
-    click(console, "end")  # before the reveal
+    click(console, "end")  # before the reveal: asked, then confirmed
+    one(console, "cb-end-confirm").click()
     assert not ada.poll()  # polling stops
     summary = one(ada, "cb-summary").value
     assert "The session has ended" in one(ada, "cb-room-status").value

@@ -46,7 +46,7 @@ def attempt(engine, mini, mini_case):
 def test_fresh_database_upgrades_to_head_and_matches_the_tables(engine):
     head = ScriptDirectory.from_config(database.alembic_config()).get_current_head()
     with engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == head == "0002"
+        assert MigrationContext.configure(conn).get_current_revision() == head == "0003"
         assert compare_metadata(MigrationContext.configure(conn), database.metadata) == []
         assert set(sa.inspect(conn).get_table_names()) >= {
             "learners", "attempts", "submissions", "teaching_sessions", "session_participants"}
@@ -56,7 +56,7 @@ def test_connecting_again_changes_nothing(db_url, connect, engine, attempt):
     store.record(engine, attempt, make_submission())
     again = connect(db_url)
     with again.connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).all() == [("0002",)]
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).all() == [("0003",)]
     assert count(again, database.submissions) == 1
 
 

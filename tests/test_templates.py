@@ -37,7 +37,8 @@ KEY = "a key for the tests"
 
 TEMPLATE_NAMES = sorted(str(p.relative_to(TEMPLATES)) for p in TEMPLATES.rglob("*.j2"))
 STATIC = {"sessions/join_intro.html.j2", "sessions/room_ended.html.j2",
-          "sessions/console_login.html.j2", "dashboard/heading.html.j2", "home/heading.html.j2"}
+          "sessions/console_login.html.j2", "sessions/console_signed_in.html.j2",
+          "dashboard/heading.html.j2", "home/heading.html.j2"}
 FRAGMENTS_ONLY = {"decision_path.html.j2", "sessions/console_report.html.j2",
                   "home/orphans.html.j2", "home/listing.html.j2"}  # take only *_html fragments
 
@@ -82,13 +83,20 @@ CONTEXTS: dict[str, dict] = {
                               "options": [({"d": H, "recommended": True}, _box())]}]},
     "sessions/tally.html.j2": {"tally": NS(round=1, voters=3), "rows": [(_option(), 2, 0.5)],
                                "show_key": True},
-    "sessions/room_who.html.j2": {"join_code": H, "nickname": H},
+    "sessions/room_who.html.j2": {"join_code": H, "nickname": H, "rejoin": H},
+    "sessions/vote_kept.html.j2": {"round": H},
     "sessions/room_status.html.j2": {"text": H, "live": True},
     "sessions/vote_recorded.html.j2": {"round": H},
     "sessions/not_voted.html.j2": {"recommended": [NS(text=H)]},
     "sessions/room_tally.html.j2": {"tally_html": None, "room_min": H},
     "sessions/csv_link.html.j2": {"name": H, "data": H},
     "sessions/console_title.html.j2": {"join_code": H, "title": H},
+    "sessions/presenter_header.html.j2": {"case": CASE, "join_code": H, "address": H,
+                                          "qr_html": "", "vignette_html": ""},
+    "sessions/presenter_counts.html.j2": {"joined": H, "answered": H, "phase": "voting",
+                                          "round": 2},
+    "sessions/presenter_stage.html.j2": {"stage_html": "", "options": [H]},
+    "sessions/presenter_countdown.html.j2": {"minutes": H, "seconds": 5},
     "sessions/console_people.html.j2": {"names": [H, H]},
     "sessions/console_stage.html.j2": {"stage": NS(title=H), "number": 1, "total": 2, "phase": H,
                                        "round": 2},

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -76,7 +77,13 @@ class VoilaServer:
         self.log = Path(tempfile.mkstemp(prefix="casebook-voila-", suffix=".log")[1])
         # Records go to a throwaway database unless the caller names one.
         db = f"sqlite:///{Path(self.scratch.name) / 'casebook.db'}"
-        self.env = {**os.environ, "CASEBOOK_DB": db, **(env or {})}
+        # The instructors' server asks for a login: a token of the run's own, and no password
+        # file (a developer's data/instructor-password.json is never read by tests).
+        self.env = {**os.environ, "CASEBOOK_DB": db,
+                    "CASEBOOK_INSTRUCTOR_TOKEN": secrets.token_urlsafe(16),
+                    "CASEBOOK_INSTRUCTOR_PASSWORD_FILE": str(Path(self.scratch.name) / "none"),
+                    **(env or {})}
+        self.instructor_token = self.env["CASEBOOK_INSTRUCTOR_TOKEN"]
         self.notebooks = notebooks
         self.proc: subprocess.Popen | None = None
 
@@ -137,6 +144,13 @@ class VoilaServer:
 
     def render_url(self, notebook: str) -> str:
         return f"{self.url}voila/render/{notebook}"
+
+    def instructor_render_url(self, notebook: str, query: str = "") -> str:
+        """An instructors' page with the login token (Jupyter's ?token=, which also sets the
+        login cookie for the rest of a browser context)."""
+        joined = "&" if query else ""
+        return (f"{self.instructor_url}voila/render/{notebook}?{query}{joined}"
+                f"token={self.instructor_token}")
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")[-6000:]

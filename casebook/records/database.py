@@ -121,7 +121,9 @@ session_participants = sa.Table(
     sa.Column("nickname", sa.String(40), nullable=False),
     sa.Column("learner_id", _Id, sa.ForeignKey("learners.id")),  # NULL: anonymous
     sa.Column("joined_at", UTCDateTime, nullable=False),
+    sa.Column("rejoin_hash", sa.String(64)),  # SHA-256 of the page's rejoin token (0003)
     sa.UniqueConstraint("session_id", "nickname"),
+    sa.Index(None, "rejoin_hash", unique=True),
 )
 attempts = sa.Table(
     "attempts", metadata,

@@ -56,6 +56,7 @@ class Participant:
     session_id: str
     nickname: str
     attempt_id: str
+    rejoin_token: str | None = None  # set only on the object `join` returns; stored hashed
 
 
 @dataclass(frozen=True)
@@ -138,13 +139,24 @@ def listing(engine: Engine) -> list[SessionListing]:
                 for r in conn.execute(query)]
 
 
+def running(engine: Engine, limit: int = 30) -> list[SessionListing]:
+    """The sessions not ended, newest first: a signed-in instructor reopens one from these."""
+    t = _T.c
+    query = (sa.select(t.id, t.join_code, t.case_id, t.created_at).where(t.ended_at.is_(None))
+             .order_by(t.created_at.desc()).limit(limit))
+    with database.guard(engine, "cannot list the sessions"), database.reading(engine) as conn:
+        return [SessionListing(r.id, r.join_code, r.case_id, r.created_at)
+                for r in conn.execute(query)]
+
+
 # --- participants and votes ----------------------------------------------------------------
 
 
 def add_participant(engine: Engine, session: SessionRow, nickname: str, case: Case,
-                    guideline: Guideline) -> Participant | None:
+                    guideline: Guideline, rejoin_hash: str | None = None) -> Participant | None:
     """Join `session` as `nickname`, with an attempt to hold the votes; None if someone in the
-    session has that nickname, a SessionError if the session has ended."""
+    session has that nickname, a SessionError if the session has ended. `rejoin_hash` (the
+    hash of the page's rejoin token) lets the same page come back as this participant."""
     ids = {"id": str(uuid.uuid4()), "attempt": str(uuid.uuid4())}
     now = datetime.now(UTC)
     try:
@@ -152,7 +164,8 @@ def add_participant(engine: Engine, session: SessionRow, nickname: str, case: Ca
             if conn.scalar(sa.select(_T.c.ended_at).where(_T.c.id == session.id)):
                 raise SessionError(f"Session {session.join_code} has ended.")
             conn.execute(_P.insert().values(id=ids["id"], session_id=session.id,
-                                            nickname=nickname, joined_at=now))
+                                            nickname=nickname, joined_at=now,
+                                            rejoin_hash=rejoin_hash))
             conn.execute(database.attempts.insert().values(
                 id=ids["attempt"], participant_id=ids["id"], session_id=session.id,
                 case_id=case.id, guideline_id=guideline.id,
@@ -207,3 +220,33 @@ def nicknames(engine: Engine, session_id: str) -> list[str]:
         _P.c.joined_at, _P.c.id)
     with database.guard(engine, "cannot read the participants"), database.reading(engine) as conn:
         return list(conn.scalars(query))
+
+
+def find_participant(engine: Engine, session_id: str, rejoin_hash: str) -> Participant | None:
+    """The participant of `session_id` whose rejoin token hashes to `rejoin_hash`, or None."""
+    a = database.attempts.c
+    query = (sa.select(_P.c.id, _P.c.nickname, a.id.label("attempt_id"))
+             .select_from(_P.join(database.attempts, a.participant_id == _P.c.id))
+             .where(_P.c.session_id == session_id, _P.c.rejoin_hash == rejoin_hash)
+             .order_by(a.started_at).limit(1))
+    with database.guard(engine, "cannot rejoin the session"), database.reading(engine) as conn:
+        row = conn.execute(query).first()
+    return Participant(row.id, session_id, row.nickname, row.attempt_id) if row else None
+
+
+def own_votes(engine: Engine, participant: Participant) -> list[tuple[str, int, tuple[str, ...],
+                                                                      str | None]]:
+    """(stage, round, choices, confidence) of each vote this participant made, oldest first:
+    what a rejoining page replays."""
+    s = database.submissions.c
+    query = (sa.select(s.stage_id, s.round, s.choices, s.confidence)
+             .where(s.attempt_id == participant.attempt_id).order_by(s.submitted_at, s.id))
+    with database.guard(engine, "cannot read your votes"), database.reading(engine) as conn:
+        return [(r.stage_id, r.round, tuple(r.choices), r.confidence) for r in conn.execute(query)]
+
+
+def joined_count(engine: Engine, session_id: str) -> int:
+    """How many joined (the projector shows the count, never the names)."""
+    query = sa.select(sa.func.count()).select_from(_P).where(_P.c.session_id == session_id)
+    with database.guard(engine, "cannot count the participants"), database.reading(engine) as conn:
+        return int(conn.scalar(query) or 0)

@@ -195,6 +195,14 @@ def tally_shown_to_learners(phase: str, votes: Tally) -> bool:
     return phase == "revealed" and votes.voters >= ROOM_MIN
 
 
+def key_shown_to_room(phase: str) -> bool:
+    """Whether a screen the room can see (the projector, the instructor's screen unless they
+    chose to see the key) may mark the guideline's step and the harmful options: only after
+    the reveal, since a mark seen while voting would decide the vote. The room's tally on the
+    projector follows `tally_shown_to_learners`: the projector is seen by learners."""
+    return phase == "revealed"
+
+
 # --- which cases can be played ---------------------------------------------------------------
 
 

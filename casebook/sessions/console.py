@@ -2,15 +2,22 @@
 
 The page opens a session with its join code and the instructor key that `casebook session new`
 printed (checked against the stored hash, `sessions.authenticate`); from then on it can also
-start new sessions, on any case, under the same key. It moves the room (open voting, close,
-re-vote, reveal, next stage, end), shows who joined and a live histogram of the open stage's
-votes with the share choosing the guideline's step and the count choosing a harmful one, and
-draws the report (tables, a matplotlib figure, CSV downloads).
+start new sessions, on any case, under the same key. On the instructors' server, which always
+asks for a login (casebook/serve/config/voila.py), the signed-in instructor is the authority:
+the notebook builds the console with `signed_in=True`, and the page starts a session on a case,
+or reopens a running one, with no code or key typed.
 
-This screen shows the answer key as votes come in: do not project it before the reveal.
+It moves the room (open voting, close, re-vote, reveal, next stage, and end after a
+confirmation), shows who joined and a live histogram of the open stage's votes, and draws the
+report (tables, a matplotlib figure, CSV downloads). Before the reveal it marks no option as
+the guideline's step or harmful, and hides the concordance figures, unless the instructor
+turns on "show the key on my screen" (off on every new page): the projector shows the
+presenter view (`casebook.sessions.presenter`), this screen may be seen by the room too.
 Stable CSS classes for tests: `cb-console-code`, `cb-console-key`, `cb-console-open`,
-`cb-console-message`, `cb-console-title`, `cb-console-people`, `cb-console-stage`,
-`cb-action-<open|close|revote|reveal|next|end>`, `cb-histogram`, `cb-console-stats`,
+`cb-start-case`, `cb-start-session`, `cb-console-running`, `cb-console-reopen`,
+`cb-console-message`, `cb-console-title`,
+`cb-console-people`, `cb-console-stage`, `cb-action-<open|close|revote|reveal|next|end>`,
+`cb-end-confirm`, `cb-end-cancel`, `cb-console-show-key`, `cb-histogram`, `cb-console-stats`,
 `cb-report-button`, `cb-report`, `cb-new-case`, `cb-new-session`.
 """
 
@@ -64,9 +71,12 @@ class InstructorConsole(w.VBox):
     nothing touches the database before the instructor opens a session."""
 
     def __init__(self, url: str | None = None, library: Library | None = None,
-                 poll_every: float = POLL_SECONDS):
+                 poll_every: float = POLL_SECONDS, signed_in: bool = False):
+        """`signed_in`: the page was served to an instructor who logged in (the instructors'
+        server), so sessions are started and reopened without a key."""
         super().__init__()
         self.url = url
+        self._signed_in = signed_in
         self._library = library or load_library()
         self._cases = sorted(measures.playable(self._library, validate(self._library)))
         self._engine: Engine | None = None
@@ -80,6 +90,8 @@ class InstructorConsole(w.VBox):
         _show(self._room, False)
         self.children = [_classed(w.HTML(notice_html()), "cb-notice"), self._login,
                          self._message, self._room]
+        if signed_in:
+            self._list_running()
 
     def _login_row(self) -> w.Widget:
         style = {"description_width": "initial"}
@@ -89,8 +101,20 @@ class InstructorConsole(w.VBox):
         self._open = _classed(w.Button(description="Open session", button_style="primary"),
                               "cb-console-open")
         self._open.on_click(lambda _b: self.open_session(self._code.value, self._key_box.value))
-        return w.VBox([w.HTML(render("sessions/console_login.html.j2")),
-                       w.HBox([self._code, self._key_box, self._open])])
+        self._running = _classed(w.Dropdown(description="Running session", style=style),
+                                 "cb-console-running")
+        reopen = _classed(w.Button(description="Reopen it"), "cb-console-reopen")
+        reopen.on_click(lambda _b: self._running.value and self.reopen(self._running.value))
+        self._start_case = _classed(w.Dropdown(options=self._cases, description="Case"),
+                                    "cb-start-case")
+        start = _classed(w.Button(description="Start a session", button_style="primary"),
+                         "cb-start-session")
+        start.on_click(lambda _b: self.new_session(self._start_case.value))
+        signed = w.VBox([w.HBox([self._start_case, start]), w.HBox([self._running, reopen])])
+        _show(signed, self._signed_in)
+        intro = "console_signed_in" if self._signed_in else "console_login"
+        return w.VBox([w.HTML(render(f"sessions/{intro}.html.j2")),
+                       signed, w.HBox([self._code, self._key_box, self._open])])
 
     def _room_box(self) -> w.Widget:
         self._title = _classed(w.HTML(), "cb-console-title")
@@ -99,7 +123,12 @@ class InstructorConsole(w.VBox):
         self._buttons = {a: _classed(w.Button(description=label), f"cb-action-{a}")
                          for a, label in ACTIONS.items()}
         for action, button in self._buttons.items():
-            button.on_click(lambda _b, a=action: self.act(a))
+            button.on_click(lambda _b, a=action: self.act(a) if a != "end" else self._confirm(True))
+        self._ending = self._end_row()
+        self._show_key = _classed(w.Checkbox(value=False, indent=False,
+                                             description="Show the key on my screen"),
+                                  "cb-console-show-key")
+        self._show_key.observe(lambda _c: self.poll(), names="value")
         self._histogram = _classed(w.HTML(), "cb-histogram")
         self._stats = _classed(w.HTML(), "cb-console-stats")
         self._report = _classed(w.HTML(), "cb-report")
@@ -110,8 +139,22 @@ class InstructorConsole(w.VBox):
         new = _classed(w.Button(description="Start a new session"), "cb-new-session")
         new.on_click(lambda _b: self.new_session(self._new_case.value))
         return w.VBox([self._title, self._people, self._stage,
-                       w.HBox(list(self._buttons.values())), self._histogram, self._stats,
+                       w.HBox(list(self._buttons.values())), self._ending, self._show_key,
+                       self._histogram, self._stats,
                        report, self._report, w.HBox([self._new_case, new])])
+
+    def _end_row(self) -> w.Widget:
+        """End asks once more: a session ended cannot be reopened."""
+        sure = _classed(w.Button(description="End now", button_style="danger"), "cb-end-confirm")
+        sure.on_click(lambda _b: self._confirm(False) or self.act("end"))
+        cancel = _classed(w.Button(description="Cancel"), "cb-end-cancel")
+        cancel.on_click(lambda _b: self._confirm(False))
+        row = w.HBox([w.HTML("<strong>End the session for everyone?</strong>"), sure, cancel])
+        _show(row, False)
+        return row
+
+    def _confirm(self, asking: bool) -> None:
+        _show(self._ending, asking)
 
     # --- what the instructor does ------------------------------------------------------------
 
@@ -126,15 +169,40 @@ class InstructorConsole(w.VBox):
         return self._switch(state)
 
     def new_session(self, case_id: str) -> bool:
-        """Start a session on `case_id` under the key this page was opened with."""
+        """Start a session on `case_id` under the key this page was opened with (signed in: a
+        fresh key, kept in this kernel only)."""
         case = self._library.cases.get(case_id)
+        if self._signed_in and self._key is None:
+            self._key = sessions.new_key()
         if self._key is None or case is None or case_id not in self._cases:
             return self._fail(CasebookError("Open a session first, then choose a case."))
         try:
+            self._engine = self._engine or store.connect(self.url)
             state = sessions.create(self._engine, case, self._key)
         except CasebookError as exc:
             return self._fail(exc)
         return self._switch(state)
+
+    def reopen(self, code: str) -> bool:
+        """A signed-in instructor's page takes over a running session (after a reload)."""
+        if not self._signed_in:
+            return self._fail(CasebookError("Type the session's join code and key."))
+        try:
+            self._engine = self._engine or store.connect(self.url)
+            state = sessions.find(self._engine, code)
+        except CasebookError as exc:
+            return self._fail(exc)
+        self._key = self._key or sessions.new_key()  # for further sessions from this page
+        return self._switch(state)
+
+    def _list_running(self) -> None:
+        try:
+            self._engine = self._engine or store.connect(self.url)
+            found = sessions.running(self._engine)
+        except CasebookError as exc:
+            self._fail(exc)
+            return
+        self._running.options = [(f"{s.join_code}: {s.case_id}", s.join_code) for s in found]
 
     def act(self, action: str) -> bool:
         """Move the room: one of ACTIONS, refused if the session moved meanwhile."""
@@ -216,8 +284,9 @@ class InstructorConsole(w.VBox):
                                    total=len(stages), phase=state.phase, round=state.round)
         key = self._keys[number - 1]
         tallies = [measures.tally(votes, key, r) for r in range(1, state.round + 1)]
-        self._histogram.value = "".join(tally_html(key, t, show_key=True) for t in tallies)
-        self._stats.value = "".join(self._stats_html(t) for t in tallies)
+        marked = self._show_key.value or measures.key_shown_to_room(state.phase)
+        self._histogram.value = "".join(tally_html(key, t, show_key=marked) for t in tallies)
+        self._stats.value = "".join(self._stats_html(t) for t in tallies) if marked else ""
 
     @staticmethod
     def _stats_html(t: room.Tally) -> str:
@@ -229,6 +298,7 @@ class InstructorConsole(w.VBox):
         super().close()
 
 
-def session_console(url: str | None = None) -> InstructorConsole:
-    """The instructor's session page (what notebooks/instructor/session.ipynb shows)."""
-    return InstructorConsole(url)
+def session_console(url: str | None = None, signed_in: bool = False) -> InstructorConsole:
+    """The instructor's session page (what notebooks/instructor/session.ipynb shows, with
+    `signed_in`: only the instructors' server, which asks for a login, serves it)."""
+    return InstructorConsole(url, signed_in=signed_in)

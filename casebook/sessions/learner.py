@@ -1,5 +1,5 @@
-"""A class session on a learner's page: the way in from a case app, and the screen that follows
-the instructor.
+"""A class session on a learner's page: the screen that follows the instructor (the way in from
+a case app, `JoinBox` and `offer_session`, is in `casebook.sessions.joining`, re-exported here).
 
 Each Voila page runs its own kernel, so the room is followed through the database: the learner's
 page reads the session's row about once a second (`casebook.sessions.polling.Poller`, stopped when the
@@ -18,7 +18,6 @@ Stable CSS classes for tests: `cb-join-code`, `cb-join-nickname`, `cb-join`, `cb
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import ipywidgets as w
@@ -36,7 +35,7 @@ from casebook.ui.markup import (
     summary_html,
     vignette_html,
 )
-from casebook.ui.player import CasePlayer, StageForm
+from casebook.ui.player import StageForm
 from casebook.ui.render import render
 
 if TYPE_CHECKING:
@@ -66,78 +65,12 @@ def tally_html(key: StageKey, tally: Tally, show_key: bool) -> str:
     return render("sessions/tally.html.j2", tally=tally, rows=rows, show_key=show_key)
 
 
-class JoinBox(w.VBox):
-    """The way into a class session from a case app: a join code, a nickname (optional: one is
-    made up), and Join. `url` (the database; default CASEBOOK_DB) is the one public value."""
+def _rejoin_query(code: str, participant: Participant) -> str:
+    from urllib.parse import urlencode
 
-    def __init__(self, url: str | None = None, poll_every: float = POLL_SECONDS):
-        super().__init__()
-        self.url = url
-        self._engine: Engine | None = None  # connected at the first Join
-        self._poll_every = poll_every
-        self._callbacks: list[Callable[[RoomFollower], None]] = []
-        style = {"description_width": "initial"}
-        self._code = _classed(w.Text(description="Join code", placeholder="e.g. K7Q2MX",
-                                     style=style), "cb-join-code")
-        self._nickname = _classed(w.Text(description="Nickname (optional)",
-                                         placeholder="leave empty to get one", style=style),
-                                  "cb-join-nickname")
-        self._join = _classed(w.Button(description="Join session", tooltip="Join the class "
-                                       "session your instructor is running"), "cb-join")
-        self._message = _classed(w.HTML(), "cb-join-message")
-        self._join.on_click(self._clicked)
-        self.children = [w.HTML(render("sessions/join_intro.html.j2")),
-                         w.HBox([self._code, self._nickname, self._join]), self._message]
-
-    def on_joined(self, callback: Callable[[RoomFollower], None]) -> None:
-        """Call `callback` with the learner's session screen once they have joined."""
-        self._callbacks.append(callback)
-
-    def _clicked(self, _button: w.Button) -> None:
-        follower = self.join(self._code.value, self._nickname.value)
-        if follower is not None:
-            for callback in self._callbacks:
-                callback(follower)
-            follower.start()
-
-    def join(self, code: str, nickname: str) -> RoomFollower | None:
-        """The learner's session screen, or None with the reason shown in `cb-join-message`."""
-        from casebook.records import store
-        from casebook.rules.library import load_case
-        from casebook.sessions import machine as sessions
-        from casebook.sessions import room
-
-        try:
-            sessions.normalize_code(code)
-            room.clean_nickname(nickname)  # both checked before the database is touched
-            engine = self._engine = self._engine or store.connect(self.url)
-            state = sessions.find(engine, code)
-            case, guideline, _ = load_case(state.case_id)
-            participant = room.join(engine, state, nickname, case, guideline)
-        except sessions.SessionError as exc:
-            return self._refuse(str(exc))
-        except store.StoreError as exc:
-            log.warning("joining a session failed: %s", exc)
-            return self._refuse("The class session cannot be reached just now. Try again, "
-                                "or tell your instructor.")
-        except CasebookError as exc:  # the session's case is gone or fails validation
-            log.warning("the session's case cannot be shown: %s", exc)
-            return self._refuse("This session's case cannot be shown. Tell your instructor.")
-        self._message.value = ""
-        return RoomFollower(engine, participant, case, guideline, state, self._poll_every)
-
-    def _refuse(self, message: str) -> None:
-        self._message.value = error_html(message)
-        return None
-
-
-def offer_session(player: CasePlayer, url: str | None = None) -> CasePlayer:
-    """`player` with a `JoinBox` above its case; joining gives the page to the session."""
-    if isinstance(player, CasePlayer):
-        box = JoinBox(url)
-        box.on_joined(player.hand_over)
-        player.attach(box)
-    return player
+    if not participant.rejoin_token:
+        return ""
+    return "?" + urlencode({"session": code, "rejoin": participant.rejoin_token})
 
 
 class RoomFollower(w.VBox):
@@ -164,11 +97,29 @@ class RoomFollower(w.VBox):
         self.children = [
             _classed(w.HTML(notice_html(case_review_line(case, guideline))), "cb-notice"),
             _classed(w.HTML(render("sessions/room_who.html.j2", join_code=state.join_code,
-                                   nickname=participant.nickname)), "cb-room-who"),
+                                   nickname=participant.nickname,
+                                   rejoin=_rejoin_query(state.join_code, participant))),
+                     "cb-room-who"),
             w.HTML(case_header_html(case, guideline)), w.HTML(vignette_html(case)),
             self._status, self._forms, self._ack, self._feedback, self._tally, self._summary]
         self._poller = Poller(self.poll, poll_every)
+        self._restore()
         self._apply(state)
+        if (state.stage_id, state.round) in self._voted:
+            self._ack.value = render("sessions/vote_kept.html.j2", round=state.round)
+
+    def _restore(self) -> None:
+        """A rejoining page: the participant's votes replayed (scored, never recorded again),
+        so a voted round stays voted and the reveal shows the feedback earned."""
+        from casebook.rules.scoring import score_stage
+        from casebook.sessions.room import own_votes
+
+        for stage_id, round_, choices, confidence in own_votes(self._engine, self._participant):
+            if self.play.case.stage(stage_id) is None:
+                continue
+            self._voted.add((stage_id, round_))
+            self.play.results[stage_id] = score_stage(self.play.key(stage_id), list(choices))
+            self.play.confidence[stage_id] = confidence
 
     def start(self) -> bool:
         """Follow the room from now on (False without a running event loop: call `poll`)."""
@@ -247,9 +198,13 @@ class RoomFollower(w.VBox):
 
     def _vote(self, chosen: list[str], confidence: str | None) -> None:
         stage_id, round_ = self._form_for
-        from casebook.sessions.machine import SessionError
+        from casebook.sessions.room import SessionError, check_choices
 
+        if (stage_id, round_) in self._voted:  # a replayed Submit: never recorded twice
+            self._ack.value = render("sessions/vote_kept.html.j2", round=round_)
+            return
         try:
+            check_choices(self.play.current, chosen)
             self.play.submit(stage_id, chosen, confidence)  # recorded before it returns
         except SessionError as exc:  # voting closed meanwhile, or a second vote
             self._ack.value = error_html(str(exc))
@@ -274,7 +229,7 @@ class RoomFollower(w.VBox):
         result = self.play.results.get(stage.id)
         self._revealed[stage.id] = state.round
         self._feedback.value = (
-            feedback_html(self.play.guideline, result, max_choices(stage)) if result else
+            feedback_html(self.play.guideline, result, max_choices(stage), key, stage) if result else
             render("sessions/not_voted.html.j2", recommended=key.recommended))
         try:
             tally = measures.tally(room.votes(self._engine, state.id, stage.id, named=False),
@@ -287,6 +242,11 @@ class RoomFollower(w.VBox):
                              if measures.tally_shown_to_learners(state.phase, tally) else
                              render("sessions/room_tally.html.j2", tally_html=None,
                                     room_min=measures.ROOM_MIN))
+
+    @property
+    def rejoin_query(self) -> str:
+        """What ends this page's address so that a reload comes back as this participant."""
+        return _rejoin_query(self._state.join_code, self._participant)
 
     def _end(self) -> None:
         self._poller.stop()
@@ -306,3 +266,9 @@ class RoomFollower(w.VBox):
         if self._form is not None:
             self._form.close()
         super().close()
+
+
+# The way in, re-exported: `casebook.apps` and the tests name them from here.
+from casebook.sessions.joining import JoinBox, offer_session  # noqa: E402
+
+__all__ = ["JoinBox", "RoomFollower", "offer_session", "tally_html"]

@@ -157,6 +157,11 @@ def find(engine: Engine, code_text: str) -> SessionState:
     return found
 
 
+def running(engine: Engine) -> list[records.SessionListing]:
+    """The sessions not ended, newest first (a signed-in instructor's page reopens one)."""
+    return records.running(engine)
+
+
 def authenticate(engine: Engine, code_text: str, key: str) -> SessionState:
     """The session, running or ended, if `key` is its instructor key. One message for every
     failure, so the page tells no one which codes exist."""

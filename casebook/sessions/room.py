@@ -10,9 +10,11 @@ queries are in `casebook.records.sessions`, the tally (and when learners may see
 
 from __future__ import annotations
 
+import hashlib
+import re
 import secrets
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from casebook.content.models import Case, Guideline, Stage
 from casebook.errors import SessionError
@@ -21,7 +23,10 @@ from casebook.records.sessions import (
     Participant,
     Vote,
     add_participant,
+    find_participant,
+    joined_count,
     nicknames,
+    own_votes,
     record_vote,
     votes,
 )
@@ -30,8 +35,9 @@ from casebook.rules.play import Play
 from casebook.sessions.machine import SessionState
 
 # The records and the tally, re-exported: the room's face for the console, report and learner.
-__all__ = ["Participant", "RoomPlay", "Tally", "Vote", "clean_nickname", "join",
-           "made_up_nickname", "nicknames", "record_vote", "tally", "votes"]
+__all__ = ["Participant", "RoomPlay", "Tally", "Vote", "check_choices", "clean_nickname", "join",
+           "joined_count", "made_up_nickname", "nicknames", "own_votes", "record_vote", "rejoin",
+           "tally", "votes"]
 
 NICKNAME_MAX = 24
 ADJECTIVES = ("Amber", "Brave", "Calm", "Clever", "Eager", "Gentle", "Happy", "Keen", "Lucky",
@@ -67,17 +73,48 @@ def made_up_nickname() -> str:
     return f"{secrets.choice(ADJECTIVES)} {secrets.choice(ANIMALS)} {secrets.randbelow(90) + 10}"
 
 
+TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")  # what secrets.token_urlsafe(24) gives, bounded
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 of a rejoin token: the token is 192 random bits, so a fast hash suffices (no
+    salt, no scrypt) and lets the database find the participant by it."""
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
 def join(engine: Engine, session: SessionState, nickname: str | None, case: Case,
          guideline: Guideline) -> Participant:
-    """Join under `nickname` (or a made-up one), with an attempt to hold this learner's votes."""
+    """Join under `nickname` (or a made-up one), with an attempt to hold this learner's votes.
+    The Participant returned carries a fresh `rejoin_token` (stored only hashed), for the page
+    to keep in its address: the same page comes back with `rejoin`."""
     chosen = clean_nickname(nickname)
     for _ in range(1 if chosen else 20):
-        joined = add_participant(engine, session, chosen or made_up_nickname(), case, guideline)
+        token = secrets.token_urlsafe(24)
+        joined = add_participant(engine, session, chosen or made_up_nickname(), case, guideline,
+                                 rejoin_hash=hash_token(token))
         if joined is not None:
-            return joined
+            return replace(joined, rejoin_token=token)
     if chosen:
         raise SessionError("Someone in this session already has that nickname; choose another.")
     raise SessionError("cannot make up a free nickname; please type one")
+
+
+def rejoin(engine: Engine, session: SessionState, token: str | None) -> Participant | None:
+    """The participant whose page holds `token` (text from the page address: checked), else
+    None. The participant keeps its token: the page's address stays valid."""
+    text = str(token or "")
+    if not TOKEN.fullmatch(text):
+        return None
+    found = find_participant(engine, session.id, hash_token(text))
+    return replace(found, rejoin_token=text) if found is not None else None
+
+
+def check_choices(stage: Stage, chosen: list[str]) -> None:
+    """A SessionError unless `chosen` are distinct options the stage offers: everything a page
+    sends is checked in the kernel, whatever its widgets allowed."""
+    offered = {o.id for o in stage.options}
+    if not chosen or any(c not in offered for c in chosen) or len(set(chosen)) != len(chosen):
+        raise SessionError("That answer is not one of this stage's options; it was not recorded.")
 
 
 @dataclass

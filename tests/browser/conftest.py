@@ -32,13 +32,20 @@ def server():
 
 
 @pytest.fixture(scope="session")
-def browser() -> Browser:
+def playwright():
+    """Playwright itself: its device profiles (`playwright.devices["Pixel 5"]`) for phones."""
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright) -> Browser:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make system-deps`", pytrace=False)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                         args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
 
 
 class OfflinePage:

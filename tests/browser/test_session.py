@@ -103,8 +103,11 @@ def test_a_class_session_from_join_to_report(browser, room_server, tmp_path, axe
 
 
 def run_the_class(server, url, code, key, instructor, learners, tmp_path, axe_violations):
-    # The instructor's page lives on the instructors' server only, and needs the key.
+    # The instructor's page lives on the instructors' server only, behind its login; a
+    # session from `casebook session new` opens with its code and key.
     instructor.goto(f"{server.instructor_url}voila/render/session.ipynb")
+    expect(instructor.locator('input[name="password"]')).to_be_visible()  # the login page
+    instructor.goto(server.instructor_render_url("session.ipynb"))
     instructor.locator(".cb-console-code input").fill(code)
     instructor.locator(".cb-console-key input").fill("not the key")
     instructor.locator(".cb-console-open").click()
@@ -113,6 +116,10 @@ def run_the_class(server, url, code, key, instructor, learners, tmp_path, axe_vi
     instructor.locator(".cb-console-open").click()
     expect(instructor.locator(".cb-console-title")).to_contain_text(code)
     expect(instructor.locator(".cb-console-key")).to_be_hidden()
+    instructor.reload()  # still signed in (Jupyter's login cookie): the session reopens
+    instructor.locator(".cb-console-running select").select_option(label=f"{code}: {CASE_ID}")
+    instructor.locator(".cb-console-reopen").click()
+    expect(instructor.locator(".cb-console-title")).to_contain_text(code)
 
     for page, nickname in zip(learners, NICKNAMES, strict=True):
         page.goto(server.render_url(f"cases/{CASE_ID}.ipynb"))
@@ -145,6 +152,9 @@ def run_the_class(server, url, code, key, instructor, learners, tmp_path, axe_vi
         expect(histogram.locator(f'[data-round="1"] [data-option="{choice.option}"]')
                ).to_have_attribute("data-count", "1", timeout=FOLLOW_MS)
     stats = instructor.locator(".cb-console-stats")
+    assert "(harmful)" not in histogram.inner_text()  # no key on the screen unless asked
+    expect(stats).to_have_text("")
+    instructor.locator(".cb-console-show-key input").check()
     expect(stats).to_contain_text("Round 1: 3 voted; chose the guideline's step: 1 (33%); "
                                   "chose a harmful step: 1")
     assert axe_violations(instructor) == [] and axe_violations(learners[0]) == []

@@ -77,3 +77,34 @@ c.VoilaKernelManager.preheat_denylist = ["instructor/"]
 
 # Instructors: a few kernels started on demand.
 c.InstructorVoila.max_kernels = env_int("CASEBOOK_INSTRUCTOR_MAX_KERNELS", 8)
+
+# Instructors sign in with Jupyter Server's own login (its PasswordIdentityProvider: a login
+# page, then a signed cookie, so a reload stays signed in). One of, in this order:
+#   a hashed password written by `casebook instructor-password` into
+#       CASEBOOK_INSTRUCTOR_PASSWORD_FILE (default data/instructor-password.json);
+#   CASEBOOK_INSTRUCTOR_TOKEN=...   a token, typed on the login page or passed once as ?token=;
+#   neither: a random token, printed in the instructors' server log as a ?token= address.
+# Every page, kernel websocket and file of the instructors' server needs it; learners' none.
+PASSWORD_FILE = os.environ.get("CASEBOOK_INSTRUCTOR_PASSWORD_FILE") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "..", "data", "instructor-password.json")
+
+
+def instructor_password():
+    import json
+
+    try:
+        with open(PASSWORD_FILE, encoding="utf-8") as f:
+            return str(json.load(f)["hashed_password"])
+    except FileNotFoundError:
+        return ""
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        raise SystemExit(f"{PASSWORD_FILE}: not a casebook instructor password file ({exc}); "
+                         "write it again with `casebook instructor-password`") from None
+
+
+c.InstructorVoila.PasswordIdentityProvider.hashed_password = instructor_password()
+c.InstructorVoila.PasswordIdentityProvider.allow_password_change = False
+if os.environ.get("CASEBOOK_INSTRUCTOR_TOKEN"):
+    c.InstructorVoila.token = os.environ["CASEBOOK_INSTRUCTOR_TOKEN"]
+elif not c.InstructorVoila.PasswordIdentityProvider.hashed_password:
+    c.InstructorVoila.auto_token = True
