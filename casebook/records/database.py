@@ -33,6 +33,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, Connection, Engine  # Engine: the type hint outside records
 
 from casebook.errors import CasebookError
+from casebook.records.schema_check import at_head_plainly, schema_key
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "data" / "casebook.db"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -225,6 +226,8 @@ def _scripts() -> Any:
 
 def upgrade(engine: Engine) -> None:
     """Bring the schema to head; a no-op when it is there, serialised when many start at once."""
+    if at_head_plainly(engine, MIGRATIONS, reading):
+        return
     from alembic import command
     from alembic.runtime.migration import MigrationContext
 
@@ -256,36 +259,20 @@ def connect(url: str | URL | None = None) -> Engine:
     only moves forward, and the casebook that checked it is the one running.
     """
     engine = engine_for(url)
-    if _schema_key(engine) in _AT_HEAD:
+    if schema_key(engine) in _AT_HEAD:
         return engine
     try:
         upgrade(engine)
     except BaseException:
         engine.dispose()
         raise
-    key = _schema_key(engine)
+    key = schema_key(engine)
     if key is not None:
         _AT_HEAD.add(key)
     return engine
 
 
-_AT_HEAD: set[tuple] = set()  # databases this process found at head
-
-
-def _schema_key(engine: Engine) -> tuple | None:
-    """What names one database for the check: a SQLite file by its inode (a file deleted and
-    made again is checked again), a server by its URL; None: never cached (in-memory, empty)."""
-    url = engine.url
-    if url.get_backend_name() != "sqlite":
-        return (url.render_as_string(hide_password=False),)
-    if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
-        return None
-    try:
-        stat = os.stat(Path(url.database).expanduser())
-    except OSError:
-        return None
-    return (str(Path(url.database).expanduser().resolve()), stat.st_dev, stat.st_ino) \
-        if stat.st_size > 0 else None
+_AT_HEAD: set[tuple] = set()  # databases this process found at head (see schema_key)
 
 
 def show_url(url: URL) -> str:
