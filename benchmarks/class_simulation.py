@@ -27,12 +27,12 @@ import random
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
+from processes import Memory, pct, wait_quiet
 from tornado.httpclient import AsyncHTTPClient
 from widget_client import Page, Refused
 
@@ -48,49 +48,6 @@ MINIMAL = {"cells": [{"cell_type": "code", "execution_count": None, "id": "c0", 
                                        "name": "python3"}}, "nbformat": 4, "nbformat_minor": 5}
 
 
-def pct(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-class Memory:
-    """Peak RSS of a process tree, sampled in a thread; per-kernel USS on demand."""
-
-    def __init__(self, pid: int):
-        self.root, self.peak, self._stop = psutil.Process(pid), 0, threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-
-    def _tree(self) -> list[psutil.Process]:
-        return [self.root, *self.root.children(recursive=True)]
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.5):
-            total = 0
-            for p in self._tree():
-                try:
-                    total += p.memory_info().rss
-                except psutil.Error:
-                    pass
-            self.peak = max(self.peak, total)
-
-    def kernel_uss(self) -> list[float]:
-        found = []
-        for p in self._tree():
-            try:
-                if "ipykernel" in " ".join(p.cmdline()):
-                    found.append(p.memory_full_info().uss / 2**20)
-            except psutil.Error:
-                pass
-        return found
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-
 class Room:
     """What the learners' bots share: the join code, the phase, and their figures."""
 
@@ -99,7 +56,7 @@ class Room:
         self.voting = asyncio.Event()
         self.revealed = asyncio.Event()
         self.revealed_at = 0.0
-        self.times: dict[str, list[float]] = {k: [] for k in ("tti", "join", "vote", "reveal")}
+        self.times: dict[str, list[float]] = {k: [] for k in ("http", "tti", "join", "vote", "reveal")}
         self.refused: list[int] = []
         self.failed: list[str] = []
         self.joined = self.acked = 0
@@ -110,6 +67,7 @@ async def learner(base: str, path: str, n: int, room: Room) -> None:
     try:
         await page.open(STEP)
         room.times["tti"].append(page.timings["tti"])
+        room.times["http"].append(page.timings["http"])
         code, = page.with_class("cb-join-code")
         page.update(code, value=room.code)
         clicked = joined_at = time.monotonic()
@@ -180,9 +138,13 @@ def run_casebook(args) -> dict:
     from casebook.sessions import machine
 
     env = {"CASEBOOK_CLASS_SIZE": str(args.learners), "CASEBOOK_CLASS_CASE": args.case}
-    with VoilaServer(env=env) as server:
+    server = VoilaServer(env=env)
+    store.connect(server.env["CASEBOOK_DB"]).dispose()  # the records exist, as after a first use
+    with server:
         server.wait_status(lambda st: st["pooled"] >= args.learners, 900, "the pool did not fill")
-        time.sleep(args.settle)  # the warm kernels run their notebooks up to the page's query
+        time.sleep(args.settle)
+        quiet = wait_quiet(server.proc.pid)  # the warm kernels have run up to the page's query
+        print(f"pool warm; quiet after {quiet:.0f} s more", file=sys.stderr)
         url = server.env["CASEBOOK_DB"]
         engine = store.connect(url)
         from casebook.content.loading import load_library
@@ -239,6 +201,7 @@ def run_plain_voila(args) -> dict:
                 raise RuntimeError("plain Voila's pool did not fill")
             time.sleep(1)
         time.sleep(args.settle)
+        wait_quiet(proc.pid)
         assert get(f"http://127.0.0.1:{port}/")[0] in (200, 302, 404)
         memory = Memory(proc.pid)
         room = Room("")
@@ -255,6 +218,7 @@ def run_plain_voila(args) -> dict:
                 try:
                     await page.open(STEP)
                     room.times["tti"].append(page.timings["tti"])
+                    room.times["http"].append(page.timings["http"])
                 except Refused as err:
                     room.refused.append(err.code)
                 except (TimeoutError, OSError) as err:
@@ -298,6 +262,9 @@ def table(casebook: dict, plain: dict, args) -> str:
         return "–" if v is None else f"{v * 1000:.0f} ms"
 
     rows = [
+        ("page request → HTML received p50 / p95",
+         f"{ms(casebook['http_p50'])} / {ms(casebook['http_p95'])}",
+         f"{ms(plain['http_p50'])} / {ms(plain['http_p95'])}", ""),
         ("time to interactive p50 / p95", f"{ms(casebook['tti_p50'])} / {ms(casebook['tti_p95'])}",
          f"{ms(plain['tti_p50'])} / {ms(plain['tti_p95'])}", "p95 ≤ 2 s"),
         ("join → joined p50 / p95", f"{ms(casebook['join_p50'])} / {ms(casebook['join_p95'])}",
@@ -330,8 +297,9 @@ def main(argv=None) -> int:
     parser.add_argument("--learners", type=int, default=60)
     parser.add_argument("--arrival", type=float, default=10.0, help="seconds the room arrives over")
     parser.add_argument("--case", default="rl-trauma")
-    parser.add_argument("--settle", type=float, default=10.0,
-                        help="seconds after the pool fills, for its kernels to run their notebooks")
+    parser.add_argument("--settle", type=float, default=5.0,
+                        help="seconds after the pool has started, before waiting for it to be "
+                             "quiet (its kernels have run their notebooks)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--no-plain", action="store_true", help="skip plain Voila")
     args = parser.parse_args(argv)

@@ -43,6 +43,11 @@ from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.treehandler import TornadoVoilaTreeHandler
 
 from casebook.serve.kernels import CasebookKernelManager
+from casebook.serve.static import (
+    CachedFileFindHandler,
+    CachedMultiStaticFileHandler,
+    CachedTemplateStaticFileHandler,
+)
 from casebook.ui.render import render
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,7 +56,6 @@ TEMPLATES = CONFIG_DIR / "templates"
 NOTEBOOKS = REPO / "notebooks"
 CLIENT_COOKIE = "casebook_client"  # one browser's id, for the per-client limit
 CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
-STATIC_MAX_AGE = 86400  # seconds a browser keeps Voila's bundles and the stylesheet
 
 
 class PrivateDirsMixin:
@@ -170,24 +174,6 @@ class CappedVoilaHandler(PrivateDirsMixin, TornadoVoilaHandler):
             app.admitting_by[self._client] -= 1
             if not app.admitting_by[self._client]:
                 del app.admitting_by[self._client]
-
-
-class CachedStaticMixin:
-    """Voila's scripts, the widgets' bundles and the stylesheet kept by the browser for
-    STATIC_MAX_AGE, so a class's phones fetch them once, not on every page: Voila sends them
-    with no lifetime (voila/static, voila/templates) or `no-cache` (voila/labextensions)."""
-
-    def set_headers(self) -> None:
-        super().set_headers()
-        if self.get_status() == 200:
-            self.set_header("Cache-Control", f"public, max-age={STATIC_MAX_AGE}")
-
-
-CachedFileFindHandler = type("CachedFileFindHandler", (CachedStaticMixin, FileFindHandler), {})
-CachedMultiStaticFileHandler = type(
-    "CachedMultiStaticFileHandler", (CachedStaticMixin, MultiStaticFileHandler), {})
-CachedTemplateStaticFileHandler = type(
-    "CachedTemplateStaticFileHandler", (CachedStaticMixin, TemplateStaticFileHandler), {})
 
 
 class StatusHandler(JupyterHandler):
