@@ -68,13 +68,15 @@ def test_a_kernel_a_pool_is_starting_does_not_count_and_its_clock_starts_at_hand
     assert run(scenario, tmp_path) == (True, False)  # culled after the timeout, not before
 
 
-def test_a_kernel_started_for_a_page_counts_while_it_starts(tmp_path):
+def test_a_kernel_started_for_a_page_counts_once_started_not_twice_while_it_starts(tmp_path):
+    """While it starts, the page's ticket counts it (casebook.serve.servers)."""
     async def scenario(km, clock):
-        kernel_id = await start(km, pooled=False)
-        return km.seen, kernel_id
+        await start(km, pooled=False)
+        return km.seen, km.kernels_in_use()
 
-    seen, kernel_id = run(scenario, tmp_path)
-    assert seen == {"listed": True, "in_use": 1, "pool_starting": set()}
+    seen, in_use = run(scenario, tmp_path)
+    assert seen == {"listed": True, "in_use": 0, "pool_starting": set()}
+    assert in_use == 1
 
 
 @pytest.fixture

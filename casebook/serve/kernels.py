@@ -6,7 +6,8 @@ kernels of the pools are Voila's; this class adds what Voila has no setting for:
 - a kernel is *starting* from the call to `start_kernel` until it returns. A pool's kernel
   is listed by the manager some event-loop turns before its pool task is done, so a cull
   sweep could see it, unpooled and unconnected, while it starts; it is neither held by a
-  page nor culled then, and kernels started for a pool do not count against the cap;
+  page nor culled then, and does not count against the cap (a page's starting kernel is
+  counted by the page's own ticket, see `casebook.serve.servers.CappedVoilaHandler`);
 - a kernel is *handed over* when a page gets it (`handed_over`, called by the page handler):
   its "no page connected" clock starts then, never while it waited in its pool;
 - every kernel handed over is noted with its client (a cookie, see `casebook.serve.servers`),
@@ -88,9 +89,10 @@ class CasebookKernelManager(AsyncMappingKernelManager):
         return {k for k, pooled in self._starting.items() if pooled}
 
     def kernels_in_use(self) -> int:
-        """Kernels held by pages: every live kernel but the pools' (warm or starting)."""
-        pools = self.pooled_kernel_ids() | self.starting_for_pools()
-        return len(set(self.list_kernel_ids()) - pools)
+        """Kernels held by pages: every live kernel but the pools' warm ones and those still
+        starting (a pool's belong to no page; a page's is counted by the page handler's
+        ticket until it is handed over, so it is not counted twice)."""
+        return len(set(self.list_kernel_ids()) - self.pooled_kernel_ids() - set(self._starting))
 
     def client_kernels(self, client: str) -> list[str]:
         """The live kernels handed to `client`, oldest first."""

@@ -74,20 +74,24 @@ class _HandingOver:
     """The kernel manager as one page handler sees it: whichever kernel the page is given
     (from a pool, or started for it) is reported to the manager with the page's client."""
 
-    def __init__(self, km: CasebookKernelManager, client: str):
-        self._km, self._client = km, client
+    def __init__(self, km: CasebookKernelManager, handler: CappedVoilaHandler):
+        self._km, self._handler = km, handler
 
     def __getattr__(self, name: str):
         return getattr(self._km, name)
 
+    def _handed(self, kernel_id: str) -> None:
+        self._km.handed_over(kernel_id, self._handler._client)
+        self._handler._release()  # from now on the kernel itself counts against the cap
+
     async def get_rendered_notebook(self, *args, **kwargs):
         task, cache, kernel_id = await self._km.get_rendered_notebook(*args, **kwargs)
-        self._km.handed_over(kernel_id, self._client)
+        self._handed(kernel_id)
         return task, cache, kernel_id
 
     async def start_kernel(self, *args, **kwargs) -> str:
         kernel_id = await self._km.start_kernel(*args, **kwargs)
-        self._km.handed_over(kernel_id, self._client)
+        self._handed(kernel_id)
         return kernel_id
 
 
@@ -100,7 +104,7 @@ class CappedVoilaHandler(PrivateDirsMixin, TornadoVoilaHandler):
 
     @property
     def kernel_manager(self):
-        return _HandingOver(self.settings["kernel_manager"], self._client)
+        return _HandingOver(self.settings["kernel_manager"], self)
 
     async def get(self, path=None):
         app: CasebookVoila = self.settings["voila"]
@@ -118,7 +122,7 @@ class CappedVoilaHandler(PrivateDirsMixin, TornadoVoilaHandler):
         # The page shuts its kernel down on unload with a beacon carrying the _xsrf cookie;
         # Voila's page never sets that cookie, so the beacon is refused (voila#1458).
         self.xsrf_token  # noqa: B018 (reading it sets the cookie)
-        # The ticket counts this page until its kernel is live and counted (first flush).
+        # The ticket counts this page until it is handed its kernel, which counts from then.
         app.admitting += 1
         app.admitting_by[self._client] = app.admitting_by.get(self._client, 0) + 1
         self._ticket = True
@@ -161,10 +165,6 @@ class CappedVoilaHandler(PrivateDirsMixin, TornadoVoilaHandler):
         self.finish(render("busy.html.j2", why=why, limit=app.max_kernels,
                            pages=app.client_kernels, retry=app.busy_retry,
                            stylesheet=url_path_join(self.base_url, "voila/static/casebook.css")))
-
-    def flush(self, *args, **kwargs):
-        self._release()
-        return super().flush(*args, **kwargs)
 
     def _release(self) -> None:
         if self._ticket:
