@@ -32,8 +32,12 @@ serve: setup
 	$(PY) -m casebook serve --port=$(PORT)
 
 # Voila against a static HTML export in Chromium; prints medians (see benchmarks/serving.py).
+# Then a class of $(LEARNERS) arriving at a live session, protocol-level, beside plain Voila
+# (see benchmarks/class_simulation.py): several minutes on 2 cores.
+LEARNERS ?= 60
 bench: setup system-deps
 	$(PY) benchmarks/serving.py
+	$(PY) benchmarks/class_simulation.py --learners=$(LEARNERS)
 
 # Two workers; a test file (and a notebook's cells) stays in one, with the servers it starts.
 # Every run gets a scratch database (conftest.py): data/ is never written.

@@ -44,16 +44,22 @@ def _notebook(cells: list) -> nbformat.NotebookNode:
     return new_notebook(cells=cells, metadata=json.loads(json.dumps(METADATA)))
 
 
+# First in a learner's notebook: a kernel warming in Voila's pool loads the records layer before
+# the page (and its learner's name) arrives (casebook.records.preheat).
+WARM = "from casebook.records.preheat import warm\n\nwarm()\n"
+
+
 def case_notebook(case_id: str) -> nbformat.NotebookNode:
     """One cell: the player's header carries the title, the notice and the review status."""
     return _notebook([
-        new_code_cell(f"from casebook.apps import case_app\n\ncase_app({json.dumps(case_id)})"),
+        new_code_cell(f"{WARM}from casebook.apps import case_app\n\n"
+                      f"case_app({json.dumps(case_id)})"),
     ])
 
 
 def index_notebook() -> nbformat.NotebookNode:
     """One cell: the home page widget carries the title, the notice and the review status."""
-    return _notebook([new_code_cell("from casebook.apps import home_app\n\nhome_app()")])
+    return _notebook([new_code_cell(f"{WARM}from casebook.apps import home_app\n\nhome_app()")])
 
 
 def keys_notebook(cases: dict[str, str]) -> nbformat.NotebookNode:

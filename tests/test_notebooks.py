@@ -25,7 +25,14 @@ from casebook import apps as app
 from casebook.cli import main
 from casebook.content.loading import SHIPPED_ROOT, load_library, read_yaml
 from casebook.content.models import Verdict
-from casebook.notebooks import KEYS, NOTEBOOKS, check_notebooks, content_cases, write_notebooks
+from casebook.notebooks import (
+    KEYS,
+    NOTEBOOKS,
+    WARM,
+    check_notebooks,
+    content_cases,
+    write_notebooks,
+)
 
 REPO = SHIPPED_ROOT.parent
 SMALL = Path(__file__).parent / "fixtures" / "small_library"
@@ -84,7 +91,8 @@ def test_generation_is_deterministic_and_the_shipped_notebooks_are_current(tmp_p
 def test_case_notebook_is_one_call():
     nb = nbformat.read(NOTEBOOKS / "cases" / "rl-no-red-flags.ipynb", 4)
     assert [c.cell_type for c in nb.cells] == ["code"]
-    assert nb.cells[0].source == 'from casebook.apps import case_app\n\ncase_app("rl-no-red-flags")'
+    assert nb.cells[0].source == (WARM + 'from casebook.apps import case_app\n\n'
+                                  'case_app("rl-no-red-flags")')
 
 
 def test_answer_key_cells_are_checked_and_saved_with_outputs():

@@ -27,6 +27,11 @@ CAP = 3
 # kernel a GET starts runs while its notebook executes.
 UNCONNECTED = 8
 SMALL = {
+    "CASEBOOK_CLASS_SIZE": "0",
+    "CASEBOOK_CLASS_CASE": "",
+    "CASEBOOK_POOL_REFILL": "",
+    "CASEBOOK_CLIENT_KERNELS": "",
+    "CASEBOOK_BUSY_RETRY": "",
     "CASEBOOK_MAX_KERNELS": str(CAP),
     "CASEBOOK_CULL_UNCONNECTED": "0",  # never: the capped server keeps every kernel
     "CASEBOOK_CULL_INTERVAL": "1",
@@ -55,9 +60,12 @@ def test_config_defaults_serve_loopback_offline_and_bounded(monkeypatch):
     assert c.KernelManager.transport == "ipc"
     assert c.LearnerVoila.home == "index.ipynb"
     assert c.LearnerVoila.private_dirs == ["instructor"]
-    assert c.LearnerVoila.max_kernels == 40
+    assert c.LearnerVoila.max_kernels == 100  # a class of 80, and room for reloads
+    assert c.LearnerVoila.client_kernels == 3
+    assert c.LearnerVoila.busy_retry == 15
     assert c.LearnerVoila.VoilaConfiguration.preheat_kernel is True
     assert c.VoilaKernelManager.kernel_pools_config == {"default": {"pool_size": 1}}
+    assert c.VoilaKernelManager.fill_delay == 1  # no class: Voila's own refill
     assert c.VoilaKernelManager.preheat_denylist == ["instructor/"]
     assert c.CasebookKernelManager.unconnected_timeout == 60
     assert c.CasebookKernelManager.cull_idle_timeout == 3600
@@ -75,6 +83,23 @@ def test_config_takes_the_session_numbers_from_the_environment(monkeypatch):
     assert c.LearnerVoila.max_kernels == 12
     assert c.CasebookKernelManager.unconnected_timeout == 20
     assert c.CasebookKernelManager.cull_idle_timeout == 900
+
+
+def test_a_class_gets_a_pool_of_its_size_refilled_only_after_the_session(monkeypatch):
+    c = load_config(monkeypatch, CASEBOOK_CLASS_SIZE="90", CASEBOOK_CLASS_CASE="rl-trauma")
+    assert c.VoilaKernelManager.kernel_pools_config == {
+        "default": {"pool_size": 1}, "cases/rl-trauma.ipynb": {"pool_size": 90}}
+    assert c.VoilaKernelManager.fill_delay == 3600
+    assert c.LearnerVoila.max_kernels == 110  # the class and its slack, over the default
+    c = load_config(monkeypatch, CASEBOOK_CLASS_SIZE="60", CASEBOOK_POOL_REFILL="300")
+    assert c.VoilaKernelManager.kernel_pools_config["index.ipynb"] == {"pool_size": 60}
+    assert c.VoilaKernelManager.fill_delay == 300
+    assert c.LearnerVoila.max_kernels == 100
+
+
+def test_a_class_case_that_is_no_case_id_is_refused_with_its_name(monkeypatch):
+    with pytest.raises(SystemExit, match=r"'\.\./x' is not a case id"):
+        load_config(monkeypatch, CASEBOOK_CLASS_SIZE="60", CASEBOOK_CLASS_CASE="../x")
 
 
 def test_no_pool_at_all_turns_preheating_off(monkeypatch):
@@ -162,10 +187,59 @@ def test_busy_page_past_the_kernel_cap(server):
     assert answers[-1][0] == 503
     for _, headers, body in answers:
         if "busy" in body:
-            assert "The casebook is busy" in body and "try again" in body
-            assert int(headers["Retry-After"]) > 0
+            assert "The casebook is busy" in body and "Try again now" in body
+            assert int(headers["Retry-After"]) == 15
             assert not re.search(r"Traceback|kernel", body, re.IGNORECASE)
+            assert_retries_by_itself(body)
     assert server.status()["in_use"] == CAP
+
+
+def assert_retries_by_itself(body: str) -> None:
+    """The busy page counts down, visibly, and reloads; its script is inline, nothing fetched."""
+    assert '<span id="cb-busy-countdown">15</span>' in body
+    assert "window.location.reload()" in body and "Math.pow(2" in body  # backing off
+    assert '<meta http-equiv="refresh" content="15">' in body  # and without scripts
+    assert not re.search(r"<script[^>]*\bsrc=", body)
+    assert 'name="viewport" content="width=device-width' in body  # a phone's width
+
+
+def page_assets(html: str) -> list[str]:
+    """The page's own scripts and stylesheets, and the widgets' bundles its config names."""
+    linked = re.findall(r'(?:src|href)="(/voila/[^"]+)"', html)
+    bundles = re.findall(r'"load": "(static/remoteEntry[^"]+)", "name": "([^"]+)"', html)
+    return linked + [f"/voila/labextensions/{name}/{load}" for load, name in bundles]
+
+
+def test_static_bundles_are_cached_by_the_browser(culling):
+    server = culling  # the capped one is full by now
+    code, _, html = get(server.url + "voila/render/index.ipynb")
+    assert code == 200
+    assets = page_assets(html)
+    assert {"/voila/static/voila.js", "/voila/static/casebook.css"} <= set(assets)
+    assert any("jupyterlab-manager" in a for a in assets)
+    for asset in assets:
+        code, headers, _ = get(server.url + asset.lstrip("/"))
+        assert code == 200, asset
+        max_age = re.fullmatch(r"public, max-age=(\d+)", headers.get("Cache-Control", ""))
+        assert max_age and int(max_age.group(1)) >= 3600, (asset, headers.get("Cache-Control"))
+    code, headers, _ = get(server.url + "voila/static/no-such-file.js")
+    assert code in (403, 404) and "max-age" not in headers.get("Cache-Control", "")
+
+
+def test_a_kernel_from_the_pool_is_culled_no_sooner_than_the_timeout_after_its_hand_over(
+        culling):
+    settled(culling)
+    culling.wait_status(lambda st: st["pooled"] == 1, SETTLE, "the pool did not fill")
+    time.sleep(UNCONNECTED + 2)  # the warm kernel waits in its pool longer than the timeout
+    start = time.monotonic()
+    code, _, html = get(culling.render_url(f"cases/{case_notebooks()[0]}.ipynb"))
+    assert code == 200
+    kernel_id = re.search(r'"kernelId": "([0-9a-f-]{36})"', html).group(1)
+    assert f"Using pre-heated kernel: {kernel_id}" in culling.log_text()
+    assert culling.status()["in_use"] == 1
+    settled(culling)  # no page ever connected to it: culled...
+    assert time.monotonic() - start >= UNCONNECTED  # ...counting from the hand-over
+    assert f"Culling kernel {kernel_id}: no page connected" in culling.log_text()
 
 
 def test_kernels_whose_page_never_connected_are_culled(culling):

@@ -39,6 +39,7 @@ TEMPLATE_NAMES = sorted(str(p.relative_to(TEMPLATES)) for p in TEMPLATES.rglob("
 STATIC = {"sessions/join_intro.html.j2", "sessions/room_ended.html.j2",
           "sessions/console_login.html.j2", "sessions/console_signed_in.html.j2",
           "dashboard/heading.html.j2", "home/heading.html.j2"}
+OWN_SCRIPTS = {"busy.html.j2": 1}  # the busy page's retry countdown, inline: nothing fetched
 FRAGMENTS_ONLY = {"decision_path.html.j2", "sessions/console_report.html.j2",
                   "home/orphans.html.j2", "home/listing.html.j2"}  # take only *_html fragments
 
@@ -123,7 +124,7 @@ CONTEXTS: dict[str, dict] = {
                                              next=NS(reason=H)),
                               "next_case": NS(id=H, title=H), "query": H},
     "home/visitor.html.j2": {"name": H, "progress_html": ""},
-    "busy.html.j2": {"limit": H, "stylesheet": H},
+    "busy.html.j2": {"why": H, "limit": H, "pages": H, "retry": H, "stylesheet": H},
 }
 
 
@@ -140,7 +141,7 @@ def test_every_template_is_covered_here():
 @pytest.mark.parametrize("name", sorted(CONTEXTS))
 def test_a_template_shows_hostile_text_as_text(name):
     html = render(name, **CONTEXTS[name])
-    assert "<script" not in html and SHOWN in html
+    assert html.count("<script") == OWN_SCRIPTS.get(name, 0) and SHOWN in html
     assert "'x'" not in html  # quotes escaped too: text cannot close an attribute
 
 

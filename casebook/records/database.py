@@ -6,7 +6,9 @@ mode with `synchronous=FULL`, a busy timeout, and `BEGIN IMMEDIATE` for writes, 
 kernels can write at once and a write that returned survives a killed kernel or server.
 
 The schema is created and upgraded by the alembic migrations in `casebook/migrations`:
-`connect(url)` upgrades to head on first use, under a lock, so kernels starting together are safe.
+`connect(url)` upgrades to head on first use, under a lock, so kernels starting together are safe;
+a process checks a database's schema once (`_AT_HEAD`), and a preheated Voila kernel pays for
+the whole records layer while it waits in its pool (`casebook.records.preheat`).
 `guard` turns a driver's exception into a one-line `StoreError` naming the database and what
 went wrong; `reading` opens a connection that takes no write lock. The functions that write and
 read records are in `casebook.records.store`, a session's in `casebook.records.sessions`, a
@@ -16,6 +18,7 @@ learner's progress in `casebook.records.progress`. Modules outside `casebook.rec
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import uuid
@@ -31,6 +34,7 @@ from sqlalchemy.engine import URL, Connection, Engine  # Engine: the type hint o
 
 from casebook.content import roots
 from casebook.errors import CasebookError
+from casebook.records.schema_check import at_head_plainly, schema_key
 from casebook.records.writable import sqlite_path, unwritable
 
 
@@ -246,14 +250,23 @@ def alembic_config() -> Any:
     return config
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the schema to head; a no-op when it is there, serialised when many start at once."""
-    from alembic import command
-    from alembic.runtime.migration import MigrationContext
+@functools.cache
+def _scripts() -> Any:
+    """The migration scripts, read once per process (alembic parses every file to find head)."""
     from alembic.script import ScriptDirectory
 
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to head; a no-op when it is there, serialised when many start at once."""
+    if at_head_plainly(engine, MIGRATIONS, reading):
+        return
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
     config = alembic_config()
-    scripts = ScriptDirectory.from_config(config)
+    scripts = _scripts()
     head = scripts.get_current_head()
     with guard(engine, "cannot open the database"):
         with reading(engine) as conn:
@@ -275,15 +288,25 @@ def upgrade(engine: Engine) -> None:
 def connect(url: str | URL | None = None) -> Engine:
     """An engine for `url` (or CASEBOOK_DB, or the default SQLite file), schema at head.
 
-    Connect once per kernel and keep the engine: it holds the connection pool.
+    Connect once per kernel and keep the engine: it holds the connection pool. The schema is
+    checked once per process and database (the same file, the same server URL): a schema
+    only moves forward, and the casebook that checked it is the one running.
     """
     engine = engine_for(url)
+    if schema_key(engine) in _AT_HEAD:
+        return engine
     try:
         upgrade(engine)
     except BaseException:
         engine.dispose()
         raise
+    key = schema_key(engine)
+    if key is not None:
+        _AT_HEAD.add(key)
     return engine
+
+
+_AT_HEAD: set[tuple] = set()  # databases this process found at head (see schema_key)
 
 
 def show_url(url: URL) -> str:

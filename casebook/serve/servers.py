@@ -8,8 +8,12 @@ module holds only what Voila has no setting for:
 
 - a cap on the kernels held by pages: past it a page load gets a 503 "busy" page instead of
   one more kernel (Voila has no such limit: voila-dashboards/voila#617);
+- a limit per browser (a `casebook_client` cookie): past it the browser's oldest kernel with no
+  page connected is shut down, so one client's reload loop cannot fill the cap for the room;
 - culling of kernels whose page never opened its websocket (a script or a refresh storm),
-  after a short timeout, besides jupyter_server's usual idle culling;
+  after a short timeout counted from the moment a page was handed the kernel, besides
+  jupyter_server's usual idle culling (casebook/serve/kernels.py);
+- Voila's static bundles cached by browsers (Voila sends them uncached);
 - `GET /casebook/status`, the kernel counts as JSON, for instructors and tests;
 - the Host check (config/voila.py turns it on) on Voila's static-file handlers too, which are
   not Jupyter's and so skip it.
@@ -19,84 +23,43 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
+import secrets
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
-from jupyter_server.base.handlers import JupyterHandler
-from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+from jupyter_server.base.handlers import FileFindHandler, JupyterHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.log import app_log
 from traitlets import Integer, List, Unicode, default
 from voila.app import Voila
-from voila.static_file_handler import AllowListFileHandler
+from voila.static_file_handler import (
+    AllowListFileHandler,
+    MultiStaticFileHandler,
+    TemplateStaticFileHandler,
+)
 from voila.tornado.contentshandler import VoilaContentsHandler
 from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.treehandler import TornadoVoilaTreeHandler
 
 from casebook.content.roots import notebooks_root
+from casebook.serve.kernels import CasebookKernelManager
+from casebook.serve.static import (
+    CachedFileFindHandler,
+    CachedMultiStaticFileHandler,
+    CachedTemplateStaticFileHandler,
+)
 from casebook.ui.render import render
 
 CONFIG_DIR = Path(__file__).resolve().parent / "config"
 TEMPLATES = CONFIG_DIR / "share" / "voila" / "templates" / "casebook"  # also `casebook lab`'s
 NOTEBOOKS = notebooks_root()  # the checkout's notebooks/, the wheel's copy, or $CASEBOOK_NOTEBOOKS
 
-
-class CasebookKernelManager(AsyncMappingKernelManager):
-    """Kernels that count what pages hold and cull those no page is connected to."""
-
-    unconnected_timeout = Integer(
-        60, config=True,
-        help="Seconds a kernel out of the pool may go with no page connected (its page never "
-             "connected, or left without shutting it down) before it is culled; 0: never. "
-             "Checked every cull_interval.",
-    )
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self._unconnected_since: dict[str, float] = {}
-
-    def notify_connect(self, kernel_id: str) -> None:
-        super().notify_connect(kernel_id)
-        self._unconnected_since.pop(kernel_id, None)
-        if kernel_id in self._kernels:  # a connection is activity: a pooled kernel idled
-            self._kernels[kernel_id].last_activity = datetime.now(UTC)
-
-    def notify_disconnect(self, kernel_id: str) -> None:
-        super().notify_disconnect(kernel_id)
-        if self._kernel_connections.get(kernel_id) == 0:
-            self._unconnected_since[kernel_id] = time.monotonic()
-
-    def pooled_kernel_ids(self) -> set[str]:
-        """Kernels waiting, warm, in Voila's preheat pools (none without preheat)."""
-        tasks = (t for pool in getattr(self, "_pools", {}).values() for t in pool)
-        return {t.result()["kernel_id"] for t in tasks
-                if t.done() and not t.cancelled() and t.exception() is None}
-
-    def kernels_in_use(self) -> int:
-        """Kernels held by pages: every live kernel but the warm ones in the pools."""
-        return len(set(self.list_kernel_ids()) - self.pooled_kernel_ids())
-
-    async def cull_kernels(self) -> None:
-        live = set(self.list_kernel_ids())
-        self._unconnected_since = {k: t for k, t in self._unconnected_since.items() if k in live}
-        await super().cull_kernels()
-
-    async def cull_kernel_if_idle(self, kernel_id: str) -> None:
-        # Voila's preheating manager asks only about kernels out of its pools, so a kernel
-        # first seen here unconnected has just been handed to a page: its clock starts now.
-        if self._kernel_connections.get(kernel_id, 0) == 0 and self.unconnected_timeout > 0:
-            since = self._unconnected_since.setdefault(kernel_id, time.monotonic())
-            if time.monotonic() - since > self.unconnected_timeout:
-                self.log.warning("Culling kernel %s: no page connected for %ss",
-                                 kernel_id, self.unconnected_timeout)
-                await self.shutdown_kernel(kernel_id)
-            return
-        await super().cull_kernel_if_idle(kernel_id)
+CLIENT_COOKIE = "casebook_client"  # one browser's id, for the per-client limit
+CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 class PrivateDirsMixin:
@@ -123,46 +86,115 @@ class LocalHostOnly:
         return super().prepare()
 
 
+class _HandingOver:
+    """The kernel manager as one page handler sees it: whichever kernel the page is given
+    (from a pool, or started for it) is reported to the manager with the page's client."""
+
+    def __init__(self, km: CasebookKernelManager, handler: CappedVoilaHandler):
+        self._km, self._handler = km, handler
+
+    def __getattr__(self, name: str):
+        return getattr(self._km, name)
+
+    def _handed(self, kernel_id: str) -> None:
+        self._km.handed_over(kernel_id, self._handler._client)
+        self._handler._release()  # from now on the kernel itself counts against the cap
+
+    async def get_rendered_notebook(self, *args, **kwargs):
+        task, cache, kernel_id = await self._km.get_rendered_notebook(*args, **kwargs)
+        self._handed(kernel_id)
+        return task, cache, kernel_id
+
+    async def start_kernel(self, *args, **kwargs) -> str:
+        kernel_id = await self._km.start_kernel(*args, **kwargs)
+        self._handed(kernel_id)
+        return kernel_id
+
+
 class CappedVoilaHandler(PrivateDirsMixin, TornadoVoilaHandler):
-    """Voila's page handler, answering 503 instead of starting a kernel past the cap."""
+    """Voila's page handler, answering 503 instead of starting a kernel past the cap, and
+    shedding a client's oldest unconnected kernel past its own limit (a reload loop)."""
 
     _ticket = False
+    _client = ""
+
+    @property
+    def kernel_manager(self):
+        return _HandingOver(self.settings["kernel_manager"], self)
 
     async def get(self, path=None):
         app: CasebookVoila = self.settings["voila"]
-        held = self.kernel_manager.kernels_in_use() + app.admitting
+        km: CasebookKernelManager = self.settings["kernel_manager"]
+        self._client = self._client_id()
+        if app.client_kernels > 0 and not await self._within_client_limit(app, km):
+            self.log.warning("Busy: client holds %s connected pages; refused %s",
+                             app.client_kernels, self.request.path)
+            return self._busy(app, "client")
+        held = km.kernels_in_use() + app.admitting
         if app.max_kernels > 0 and held >= app.max_kernels:
             self.log.warning("Busy: %s kernels held, cap %s; refused %s",
                              held, app.max_kernels, self.request.path)
-            self.set_status(503)
-            self.set_header("Retry-After", "60")
-            self.set_header("Cache-Control", "no-store")
-            self.finish(render("busy.html.j2", limit=app.max_kernels, stylesheet=url_path_join(
-                self.base_url, "voila/static/casebook.css")))
-            return
+            return self._busy(app, "full")
         # The page shuts its kernel down on unload with a beacon carrying the _xsrf cookie;
         # Voila's page never sets that cookie, so the beacon is refused (voila#1458).
         self.xsrf_token  # noqa: B018 (reading it sets the cookie)
-        # The ticket counts this page until its kernel is live and counted (first flush).
+        # The ticket counts this page until it is handed its kernel, which counts from then.
         app.admitting += 1
+        app.admitting_by[self._client] = app.admitting_by.get(self._client, 0) + 1
         self._ticket = True
         try:
             await super().get(path)
         finally:
             self._release()
 
-    def flush(self, *args, **kwargs):
-        self._release()
-        return super().flush(*args, **kwargs)
+    def _client_id(self) -> str:
+        """This browser's id from its cookie, or a new one set now (the cookie is untrusted:
+        a malformed one is replaced)."""
+        client = self.get_cookie(CLIENT_COOKIE, "")
+        if not CLIENT_ID.fullmatch(client):
+            client = secrets.token_urlsafe(16)
+            self.set_cookie(CLIENT_COOKIE, client, path=self.base_url, httponly=True,
+                            samesite="Lax")
+        return client
+
+    async def _within_client_limit(self, app: CasebookVoila, km: CasebookKernelManager) -> bool:
+        """Room for one more page of this client, once its oldest unconnected kernel is shed;
+        False when every kernel it holds has its page connected."""
+        while len(km.client_kernels(self._client)) + app.admitting_by.get(self._client, 0) \
+                >= app.client_kernels:
+            oldest = km.oldest_unconnected(self._client)
+            if oldest is None:
+                return False
+            self.log.info("Client over %s pages: shutting down its unconnected kernel %s",
+                          app.client_kernels, oldest)
+            try:
+                await km.shutdown_kernel(oldest, now=True)
+            except (web.HTTPError, KeyError, RuntimeError) as exc:  # gone meanwhile
+                self.log.info("Kernel %s already gone: %s", oldest, exc)
+                km.forget({oldest})
+        return True
+
+    def _busy(self, app: CasebookVoila, why: str) -> None:
+        self.set_status(503)
+        self.set_header("Retry-After", str(app.busy_retry))
+        self.set_header("Cache-Control", "no-store")
+        self.finish(render("busy.html.j2", why=why, limit=app.max_kernels,
+                           pages=app.client_kernels, retry=app.busy_retry,
+                           stylesheet=url_path_join(self.base_url, "voila/static/casebook.css")))
 
     def _release(self) -> None:
         if self._ticket:
             self._ticket = False
-            self.settings["voila"].admitting -= 1
+            app: CasebookVoila = self.settings["voila"]
+            app.admitting -= 1
+            app.admitting_by[self._client] -= 1
+            if not app.admitting_by[self._client]:
+                del app.admitting_by[self._client]
 
 
 class StatusHandler(JupyterHandler):
-    """The kernel counts as JSON: {"kernels", "in_use", "pooled", "max_kernels"}."""
+    """The kernel counts as JSON: {"kernels", "in_use", "pooled", "starting", "max_kernels"}
+    ("starting": kernels a pool is still starting, counted in "kernels" only)."""
 
     def get(self):
         km: CasebookKernelManager = self.kernel_manager
@@ -172,6 +204,7 @@ class StatusHandler(JupyterHandler):
             "kernels": len(km.list_kernel_ids()),
             "in_use": km.kernels_in_use(),
             "pooled": len(km.pooled_kernel_ids()),
+            "starting": len(km.starting_for_pools()),
             "max_kernels": self.settings["voila"].max_kernels,
         }))
 
@@ -180,9 +213,19 @@ class CasebookVoila(Voila):
     """Voila reading only the casebook/serve/config/voila.py, with the handlers above."""
 
     max_kernels = Integer(0, config=True, help="Most kernels pages may hold (0: no cap).")
+    client_kernels = Integer(
+        0, config=True, help="Most kernels one browser (its casebook_client cookie) may hold; "
+        "past it its oldest kernel with no page connected is shut down, or if every one has "
+        "its page connected the request gets the busy page (0: no limit).")
+    busy_retry = Integer(15, config=True, help="Seconds before the busy page retries by itself "
+                         "(doubled at each retry, up to eight times as long).")
     home = Unicode("", config=True, help="Notebook that / redirects to; '' keeps Voila's tree.")
     private_dirs = List(Unicode(), config=True, help="Folders under root_dir never served.")
     admitting = 0  # pages admitted whose kernel is not live yet
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.admitting_by: dict[str, int] = {}  # the same, per client
 
     @default("config_file_paths")
     def _config_file_paths_default(self):
@@ -199,7 +242,9 @@ class CasebookVoila(Voila):
         return any(target.is_relative_to((root / d).resolve()) for d in self.private_dirs)
 
     def init_handlers(self) -> list:
-        swap = {TornadoVoilaHandler: CappedVoilaHandler}
+        swap = {TornadoVoilaHandler: CappedVoilaHandler, FileFindHandler: CachedFileFindHandler,
+                MultiStaticFileHandler: CachedMultiStaticFileHandler,
+                TemplateStaticFileHandler: CachedTemplateStaticFileHandler}
         if self.private_dirs:
             swap[AllowListFileHandler] = type(
                 "PrivateAllowListFileHandler", (PrivateDirsMixin, AllowListFileHandler), {})
@@ -207,6 +252,8 @@ class CasebookVoila(Voila):
         for pattern, handler, *rest in super().init_handlers():
             if self.home and handler in (TornadoVoilaTreeHandler, VoilaContentsHandler):
                 continue  # the home notebook is the only index learners get
+            if handler is FileFindHandler and rest:  # labextensions: Voila says no-cache
+                rest = [{k: v for k, v in rest[0].items() if k != "no_cache_paths"}, *rest[1:]]
             handlers.append((pattern, swap.get(handler, handler), *rest))
         status = url_path_join(self.server_url, "/casebook/status")
         handlers.insert(0, (status, StatusHandler))

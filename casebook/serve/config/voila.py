@@ -4,10 +4,22 @@
 # Ports and folders come from the command line (casebook/serve/servers.py); the numbers a person
 # may want to change for a session come from CASEBOOK_* environment variables:
 #
+#   CASEBOOK_CLASS_SIZE=0       learners expected at once (a class); with it, a pool of that
+#                               many warm kernels for the class's case, filled when the server
+#                               starts, and no refill until CASEBOOK_POOL_REFILL has passed
+#   CASEBOOK_CLASS_CASE=rl-trauma  the class's case (its notebook cases/<id>.ipynb); without
+#                               it the class's pool warms the home page, index.ipynb
 #   CASEBOOK_POOL_SIZE=1        warm kernels kept per learner notebook (0: no preheating)
 #   CASEBOOK_POOL=cases/x.ipynb=30,index.ipynb=30
-#                               per-notebook pool sizes, to warm one case for a class
-#   CASEBOOK_MAX_KERNELS=40     kernels learners' pages may hold; past it a 503 "busy" page
+#                               per-notebook pool sizes (over the two above)
+#   CASEBOOK_POOL_REFILL=1      seconds before a pool replaces a kernel a page took
+#                               (3600 with a class: refills would compete with the arriving
+#                               room for the CPU)
+#   CASEBOOK_MAX_KERNELS=100    kernels learners' pages may hold; past it a 503 "busy" page
+#                               (by default CASEBOOK_CLASS_SIZE + 20 if that is more)
+#   CASEBOOK_CLIENT_KERNELS=3   kernels one browser may hold; past it its oldest unconnected
+#                               kernel is shut down (a reload loop), or it gets the busy page
+#   CASEBOOK_BUSY_RETRY=15      seconds before the busy page tries again by itself
 #   CASEBOOK_CULL_UNCONNECTED=60  seconds a kernel may go with no page connected (its page
 #                               never connected, or closed without shutting it down)
 #   CASEBOOK_CULL_IDLE=3600     seconds before an idle kernel is culled, connected or not
@@ -16,14 +28,27 @@
 #
 # Memory ceiling: (CASEBOOK_MAX_KERNELS + every pool) kernels of ~50 MB each.
 import os
+import re
+
+CLASS_SIZE = int(os.environ.get("CASEBOOK_CLASS_SIZE") or 0)
+ROOM_SLACK = 20  # kernels past the class: reloads, late comers, a second tab
 
 
 def env_int(name, default):
     return int(os.environ.get(name) or default)
 
 
+def class_notebook():
+    case = os.environ.get("CASEBOOK_CLASS_CASE", "").strip()
+    if case and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", case):
+        raise SystemExit(f"CASEBOOK_CLASS_CASE={case!r} is not a case id (e.g. rl-trauma)")
+    return f"cases/{case}.ipynb" if case else "index.ipynb"
+
+
 def pool_sizes():
     pools = {"default": {"pool_size": env_int("CASEBOOK_POOL_SIZE", 1)}}
+    if CLASS_SIZE > 0:
+        pools[class_notebook()] = {"pool_size": CLASS_SIZE}
     for item in filter(None, os.environ.get("CASEBOOK_POOL", "").split(",")):
         notebook, _, size = item.partition("=")
         pools[notebook.strip()] = {"pool_size": int(size)}
@@ -59,7 +84,7 @@ c.VoilaExecutor.iopub_timeout = 60
 c.KernelManager.transport = "ipc"
 
 # Kernels: counted, and culled when idle or when no page is connected to them.
-c.VoilaConfiguration.multi_kernel_manager_class = "casebook.serve.servers.CasebookKernelManager"
+c.VoilaConfiguration.multi_kernel_manager_class = "casebook.serve.kernels.CasebookKernelManager"
 c.CasebookKernelManager.unconnected_timeout = env_int("CASEBOOK_CULL_UNCONNECTED", 60)
 c.CasebookKernelManager.cull_idle_timeout = env_int("CASEBOOK_CULL_IDLE", 3600)
 c.CasebookKernelManager.cull_interval = env_int("CASEBOOK_CULL_INTERVAL", 15)
@@ -68,12 +93,18 @@ c.CasebookKernelManager.cull_connected = True  # a tab left open an hour frees i
 # Learners: home page at /, instructor notebooks refused, preheated kernels, a cap.
 c.LearnerVoila.home = "index.ipynb"
 c.LearnerVoila.private_dirs = ["instructor"]
-c.LearnerVoila.max_kernels = env_int("CASEBOOK_MAX_KERNELS", 40)
+c.LearnerVoila.max_kernels = env_int("CASEBOOK_MAX_KERNELS", max(100, CLASS_SIZE + ROOM_SLACK))
+c.LearnerVoila.client_kernels = env_int("CASEBOOK_CLIENT_KERNELS", 3)
+c.LearnerVoila.busy_retry = env_int("CASEBOOK_BUSY_RETRY", 15)
 POOLS = pool_sizes()
 c.LearnerVoila.VoilaConfiguration.preheat_kernel = any(p["pool_size"] > 0 for p in POOLS.values())
 c.LearnerVoila.VoilaConfiguration.default_pool_size = POOLS["default"]["pool_size"]
 c.VoilaKernelManager.kernel_pools_config = POOLS
 c.VoilaKernelManager.preheat_denylist = ["instructor/"]
+# Voila starts a replacement for every pooled kernel a page takes, fill_delay seconds later
+# (1 s by default): a room of 60 arriving would start 60 more kernels on 2 cores while it
+# arrives. With a class the pool is sized for the room, so its refills wait for the session.
+c.VoilaKernelManager.fill_delay = env_int("CASEBOOK_POOL_REFILL", 3600 if CLASS_SIZE > 0 else 1)
 
 # Instructors: a few kernels started on demand.
 c.InstructorVoila.max_kernels = env_int("CASEBOOK_INSTRUCTOR_MAX_KERNELS", 8)
