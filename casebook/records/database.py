@@ -7,7 +7,7 @@ kernels can write at once and a write that returned survives a killed kernel or 
 
 The schema is created and upgraded by the alembic migrations in `casebook/migrations`:
 `connect(url)` upgrades to head on first use, under a lock, so kernels starting together are safe;
-a process checks a database's schema once (`_AT_HEAD`), and a preheated Voila kernel pays for
+the check is one SELECT while the schema is at head (`schema_check`), and a preheated Voila kernel pays for
 the whole records layer while it waits in its pool (`casebook.records.preheat`).
 `guard` turns a driver's exception into a one-line `StoreError` naming the database and what
 went wrong; `reading` opens a connection that takes no write lock. The functions that write and
@@ -34,7 +34,7 @@ from sqlalchemy.engine import URL, Connection, Engine  # Engine: the type hint o
 
 from casebook.content import roots
 from casebook.errors import CasebookError
-from casebook.records.schema_check import at_head_plainly, schema_key
+from casebook.records.schema_check import at_head_plainly
 from casebook.records.writable import sqlite_path, unwritable
 
 
@@ -288,25 +288,17 @@ def upgrade(engine: Engine) -> None:
 def connect(url: str | URL | None = None) -> Engine:
     """An engine for `url` (or CASEBOOK_DB, or the default SQLite file), schema at head.
 
-    Connect once per kernel and keep the engine: it holds the connection pool. The schema is
-    checked once per process and database (the same file, the same server URL): a schema
-    only moves forward, and the casebook that checked it is the one running.
+    Connect once per kernel and keep the engine: it holds the connection pool. The schema
+    check is one SELECT of alembic_version when the database is at head (`at_head_plainly`),
+    made at every connect: another casebook may have moved the schema since.
     """
     engine = engine_for(url)
-    if schema_key(engine) in _AT_HEAD:
-        return engine
     try:
         upgrade(engine)
     except BaseException:
         engine.dispose()
         raise
-    key = schema_key(engine)
-    if key is not None:
-        _AT_HEAD.add(key)
     return engine
-
-
-_AT_HEAD: set[tuple] = set()  # databases this process found at head (see schema_key)
 
 
 def show_url(url: URL) -> str:

@@ -1,8 +1,8 @@
-"""The schema check made cheap: once per process and database, and without alembic.
+"""The schema check made cheap: one SELECT, and no alembic while the schema is at head.
 
 `casebook.records.database.connect` checks that a database's schema is at the migrations' head
-before handing out an engine. Every Voila kernel connects, so the check is made once per
-process and database (`schema_key`), and is first tried with one SELECT of `alembic_version`
+before handing out an engine. Every Voila kernel connects, so the check is first tried with
+one SELECT of `alembic_version`
 against the head read from the migration files' own `revision` lines (`at_head_plainly`):
 importing alembic would cost about 10 MB in every kernel. Anything else (no table yet, another
 revision, files that do not parse) falls through to alembic, which upgrades or explains.
@@ -11,7 +11,6 @@ revision, files that do not parse) falls through to alembic, which upgrades or e
 from __future__ import annotations
 
 import functools
-import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -49,20 +48,3 @@ def at_head_plainly(engine: Engine, migrations: Path,
             return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == head
     except exc.DBAPIError:
         return False  # no table yet, or unreadable: alembic's own check says which
-
-
-def schema_key(engine: Engine) -> tuple | None:
-    """What names one database for the once-per-process check: a SQLite file by its inode (a
-    file deleted and made again is checked again), a server by its URL; None: never cached
-    (in memory, or a file not made yet)."""
-    url = engine.url
-    if url.get_backend_name() != "sqlite":
-        return (url.render_as_string(hide_password=False),)
-    if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
-        return None
-    path = Path(url.database).expanduser()
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return None
-    return (str(path.resolve()), stat.st_dev, stat.st_ino) if stat.st_size > 0 else None
