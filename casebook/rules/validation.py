@@ -190,6 +190,18 @@ def _check_conflicts(g: Guideline, context: Context, problem) -> None:
                 break
 
 
+def _first_not_harmful(g: Guideline, context: Context, findings: dict[str, FindingValue],
+                       actions: list[str]) -> tuple[str, Verdict] | None:
+    """The first of `actions` these findings do not make harmful, with its verdict."""
+    given = matching_rules(g, context, findings)
+    for action in actions:
+        verdicts = {r.verdict for r in given if action in r.actions}
+        verdict = verdicts.pop() if len(verdicts) == 1 else context.default.verdict
+        if verdict is not Verdict.harmful:
+            return action, verdict
+    return None
+
+
 def _check_red_flags(g: Guideline, context: Context, problem) -> None:
     """Wherever a red flag is present, conservative care alone must come out harmful."""
     flags = red_flag_names(g)
@@ -201,17 +213,11 @@ def _check_red_flags(g: Guideline, context: Context, problem) -> None:
                                problem, f"contexts.{context.id}"):
         if not holds(context.when, findings, flags) or not any(findings[f] for f in flags):
             continue
-        given = {r.id: r for r in matching_rules(g, context, findings)}
-        for action in conservative:
-            verdicts = {r.verdict for r in given.values() if action in r.actions}
-            verdict = verdicts.pop() if len(verdicts) == 1 else context.default.verdict
-            if verdict is not Verdict.harmful:
-                problem(
-                    f"contexts.{context.id}",
-                    f"conservative-only {action!r} is {verdict.value}, not harmful, "
-                    f"when red flags are present ({_show(findings)})",
-                )
-                return
+        if found := _first_not_harmful(g, context, findings, conservative):
+            problem(f"contexts.{context.id}",
+                    f"conservative-only {found[0]!r} is {found[1].value}, not harmful, "
+                    f"when red flags are present ({_show(findings)})")
+            return
 
 
 def _check_urgent_delays(g: Guideline, context: Context, problem) -> None:
@@ -224,17 +230,11 @@ def _check_urgent_delays(g: Guideline, context: Context, problem) -> None:
     for findings in _enumerate(g, conds, problem, f"contexts.{context.id}"):
         if not holds(context.when, findings, flags):
             continue
-        given = matching_rules(g, context, findings)
-        for action in delays:
-            verdicts = {r.verdict for r in given if action in r.actions}
-            verdict = verdicts.pop() if len(verdicts) == 1 else context.default.verdict
-            if verdict is not Verdict.harmful:
-                problem(
-                    f"contexts.{context.id}",
-                    f"{action!r} delays but is {verdict.value}, not harmful, in urgent "
-                    f"context {context.id} ({_show(findings) or 'any findings'})",
-                )
-                return
+        if found := _first_not_harmful(g, context, findings, delays):
+            problem(f"contexts.{context.id}",
+                    f"{found[0]!r} delays but is {found[1].value}, not harmful, in urgent "
+                    f"context {context.id} ({_show(findings) or 'any findings'})")
+            return
 
 
 def _show(findings: dict[str, FindingValue]) -> str:
